@@ -80,6 +80,16 @@ def timed(step, device: torch.device, steps: int) -> float:
     return statistics.median(times)
 
 
+def out_of_memory_guard(measure, device: torch.device) -> tuple[float, float]:
+    """(seconds, MiB) from ``measure()``, or (nan, nan) when the setting does not fit in device memory."""
+    try:
+        return measure()
+    except torch.OutOfMemoryError:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return float("nan"), float("nan")
+
+
 def memory_of(step, device: torch.device) -> float:
     """MiB: peak CUDA memory of one step, or on CPU the bytes autograd saves for the backward pass."""
     if device.type == "cuda":
@@ -216,14 +226,18 @@ def run(scale: Scale, device: torch.device, grad_checkpointing: bool) -> list[di
 
         backbone.truncate_text = True
         reference = reference_step(classifier, optimizer, views, labels)
-        ref_seconds = timed(reference, device, scale.steps)
-        ref_memory = memory_of(reference, device)
+        ref_seconds, ref_memory = out_of_memory_guard(
+            lambda: (timed(reference, device, scale.steps), memory_of(reference, device)), device
+        )
         for precision, truncate, cached in itertools.product(scale.precisions, (True, False), (False, True)):
             backbone.truncate_text = truncate
             step = our_step(
                 classifier, optimizer, views, labels, cached_features if cached else None, precision, device
             )
-            seconds = timed(step, device, scale.steps)
+            seconds, memory = out_of_memory_guard(
+                lambda step=step: (timed(step, device, scale.steps), memory_of(step, device)), device
+            )
+            optimizer.zero_grad(set_to_none=True)
             rows.append(
                 {
                     "M": M,
@@ -234,10 +248,11 @@ def run(scale: Scale, device: torch.device, grad_checkpointing: bool) -> list[di
                     "ms": 1e3 * seconds,
                     "ref_ms": 1e3 * ref_seconds,
                     "speedup": ref_seconds / seconds,
-                    "MiB": memory_of(step, device),
+                    "MiB": memory,
                     "ref_MiB": ref_memory,
                 }
             )
+            print(format_row(rows[-1]), flush=True)
         backbone.truncate_text = True
         for precision in scale.precisions:
             flops, seconds = text_encoder_flops(classifier, precision, device)
@@ -259,12 +274,21 @@ def run(scale: Scale, device: torch.device, grad_checkpointing: bool) -> list[di
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(
-            f"| {r['M']} | {r['C']} | {r['precision']} | {'on' if r['truncate'] else 'off'} | "
-            f"{'on' if r['cached'] else 'off'} | {r['ms']:.1f} | {r['ref_ms']:.1f} | {r['speedup']:.2f}x | "
-            f"{r['MiB']:.0f} | {r['ref_MiB']:.0f} |"
-        )
+        print(format_row(r))
     return rows
+
+
+def format_row(r: dict) -> str:
+    """One markdown row; settings that ran out of device memory read "OOM"."""
+
+    def number(value: float, fmt: str) -> str:
+        return "OOM" if value != value else format(value, fmt)
+
+    return (
+        f"| {r['M']} | {r['C']} | {r['precision']} | {'on' if r['truncate'] else 'off'} | "
+        f"{'on' if r['cached'] else 'off'} | {number(r['ms'], '.1f')} | {number(r['ref_ms'], '.1f')} | "
+        f"{number(r['speedup'], '.2f')}x | {number(r['MiB'], '.0f')} | {number(r['ref_MiB'], '.0f')} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
