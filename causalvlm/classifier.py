@@ -207,18 +207,26 @@ class FrontDoorClassifier(nn.Module):
         return self(images).probs
 
     # ------------------------------------------------------------------ objective
-    def loss_terms(self, inputs: Tensor, labels: Tensor, epoch: int = 0, features: bool = False) -> dict:
+    def loss_terms(
+        self,
+        inputs: Tensor,
+        labels: Tensor,
+        epoch: int = 0,
+        features: bool = False,
+        max_epochs: int | None = None,
+    ) -> dict:
         """The objective's parts:  L = L_t-ce + β L_de + γ L_con.
 
         L_t-ce is the aggregator's classification loss over the M template opinions, L_de (decoupling) and
         L_con (consistency) are the mediator's regularizers on its M×C text features. ``inputs`` are images,
-        or image features when ``features`` is true. Returns ``{"loss", "L_t-ce", ...}`` (weighted terms only
-        for enabled weights).
+        or image features when ``features`` is true. ``epoch`` (0-based) and ``max_epochs`` (the run's
+        length) go to the aggregator's loss for epoch-scheduled terms. Returns ``{"loss", "L_t-ce", ...}``
+        (weighted terms only for enabled weights).
         """
         text_features = self.mediator()
         image_features = inputs if features else self.encode_views(inputs)
         logits = self.logits(image_features, text_features)
-        terms = {"L_t-ce": self.aggregator.loss(logits, labels, epoch=epoch)}
+        terms = {"L_t-ce": self.aggregator.loss(logits, labels, epoch=epoch, max_epochs=max_epochs)}
         loss = terms["L_t-ce"]
         if self.beta > 0 or self.gamma > 0:
             regularizers = self.mediator.regularizers(text_features, self.backbone.logit_scale)
@@ -229,7 +237,7 @@ class FrontDoorClassifier(nn.Module):
         terms["loss"] = loss
         return terms
 
-    def loss(self, batch: tuple[Tensor, Tensor], epoch: int = 0) -> Tensor:
+    def loss(self, batch: tuple[Tensor, Tensor], epoch: int = 0, max_epochs: int | None = None) -> Tensor:
         """Scalar training loss for ``batch = (images, labels)``; see :meth:`loss_terms`."""
         images, labels = batch
-        return self.loss_terms(images, labels, epoch=epoch)["loss"]
+        return self.loss_terms(images, labels, epoch=epoch, max_epochs=max_epochs)["loss"]

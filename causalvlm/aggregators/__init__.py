@@ -1,7 +1,8 @@
 """S → Y: fuse the M per-template predictions into P(Y | do(x)).
 
 Registered aggregators (``AGGREGATORS.build(name, **options)``): ``"ds"`` (DSTC, evidential Dempster–Shafer
-fusion with the trusted loss), ``"mean"`` (mean of softmax probabilities) and ``"logit-avg"`` (softmax of the
+fusion; its default loss is the paper's L_t-ce, and ``TMC_LOSS_OPTIONS`` adds TMC's fused-opinion and KL
+terms), ``"mean"`` (mean of softmax probabilities) and ``"logit-avg"`` (softmax of the
 mean logits). See ``docs/aggregators.md``.
 """
 
@@ -14,13 +15,14 @@ from causalvlm.aggregators.averaging import (
 )
 from causalvlm.aggregators.base import AGGREGATORS, Aggregation, Aggregator, check_labels, check_logits
 from causalvlm.aggregators.dempster_shafer import ds_combine, ds_conflict, ds_fold, probabilities_from_belief
-from causalvlm.aggregators.dstc import DSTCAggregator, DSTCConfig
+from causalvlm.aggregators.dstc import TMC_LOSS_OPTIONS, DSTCAggregator, DSTCConfig
 from causalvlm.aggregators.opinions import (
     EVIDENCE_FUNCTIONS,
     dirichlet_from_evidence,
     dirichlet_from_opinion,
     evidence_function,
     opinion_from_evidence,
+    uncertainty_floor,
 )
 from causalvlm.aggregators.trusted_loss import (
     annealing_coefficient,
@@ -39,6 +41,7 @@ __all__ = [
     "DSTCConfig",
     "LogitAverageAggregator",
     "MeanProbabilityAggregator",
+    "TMC_LOSS_OPTIONS",
     "annealing_coefficient",
     "check_labels",
     "check_logits",
@@ -55,4 +58,5 @@ __all__ = [
     "probabilities_from_belief",
     "remove_true_class_evidence",
     "trusted_cross_entropy",
+    "uncertainty_floor",
 ]

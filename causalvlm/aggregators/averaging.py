@@ -38,7 +38,7 @@ class MeanProbabilityAggregator(Aggregator):
         probs = template_probs.mean(0)
         return Aggregation(probs=probs, template_probs=template_probs, uncertainty=normalized_entropy(probs))
 
-    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0) -> Tensor:
+    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0, max_epochs: int | None = None) -> Tensor:
         logits, labels = _checked(logits, labels)
         log_p = torch.log_softmax(logits, dim=-1)
         log_p_y = log_p.gather(-1, labels.expand(log_p.shape[:-1]).unsqueeze(-1)).squeeze(-1)
@@ -56,6 +56,6 @@ class LogitAverageAggregator(Aggregator):
             probs=probs, template_probs=torch.softmax(logits, dim=-1), uncertainty=normalized_entropy(probs)
         )
 
-    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0) -> Tensor:
+    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0, max_epochs: int | None = None) -> Tensor:
         logits, labels = _checked(logits, labels)
         return F.cross_entropy(logits.mean(0), labels)

@@ -42,8 +42,12 @@ class Aggregator(nn.Module, ABC):
         """``logits [M, B, C]`` → :class:`Aggregation`."""
 
     @abstractmethod
-    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0) -> Tensor:
-        """Scalar training loss for ``logits [M, B, C]`` and ``labels [B]`` at training epoch ``epoch``."""
+    def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0, max_epochs: int | None = None) -> Tensor:
+        """Scalar training loss for ``logits [M, B, C]`` and ``labels [B]``.
+
+        ``epoch`` is the 0-based training epoch and ``max_epochs`` the run's length (None outside a run);
+        losses with an epoch schedule (DSTC with TMC's annealed KL) read them, the others ignore them.
+        """
 
 
 def check_logits(logits: Tensor) -> Tensor:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from causalvlm.aggregators.opinions import UNCERTAINTY_FLOOR
-
 
 def _check_pair(b1: Tensor, u1: Tensor, b2: Tensor, u2: Tensor) -> None:
     if b1.shape != b2.shape:
@@ -48,7 +46,8 @@ def ds_combine(b1: Tensor, u1: Tensor, b2: Tensor, u2: Tensor) -> tuple[Tensor, 
 
     i.e. the sum of the un-normalised masses. Summing non-negative terms cannot cancel to zero or go negative
     in floating point when two confident opinions disagree, and the result satisfies Σ_c b_c + u = 1 up to
-    rounding. u is floored at ``UNCERTAINTY_FLOOR`` (see :mod:`causalvlm.aggregators.opinions`).
+    rounding. Nothing here divides by u, so u is not floored: it is exactly u¹u² / (1 − K), however small
+    (see :mod:`causalvlm.aggregators.opinions` for how small it gets, and why float64 holds it).
 
     Shapes: ``b [..., C]``, ``u [...]``. Returns the combined ``(b, u)``.
     """
@@ -57,9 +56,10 @@ def ds_combine(b1: Tensor, u1: Tensor, b2: Tensor, u2: Tensor) -> tuple[Tensor, 
     u2_ = u2.unsqueeze(-1)
     b_mass = b1 * b2 + b1 * u2_ + b2 * u1_
     u_mass = u1 * u2
+    # 1 − K ≥ u¹u² > 0; the clamp only catches the case where every mass underflowed to 0.
     one_minus_K = (b_mass.sum(-1) + u_mass).clamp_min(torch.finfo(b_mass.dtype).tiny)
     b = b_mass / one_minus_K.unsqueeze(-1)
-    u = (u_mass / one_minus_K).clamp_min(UNCERTAINTY_FLOOR)
+    u = u_mass / one_minus_K
     return b, u
 
 

@@ -91,7 +91,7 @@ class PromptTuningModule(pl.LightningModule):
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         inputs, features = self._inputs(batch)
         terms = self.classifier.loss_terms(
-            inputs, batch["labels"], epoch=self.current_epoch, features=features
+            inputs, batch["labels"], epoch=self.current_epoch, features=features, max_epochs=self.max_epochs
         )
         batch_size = batch["labels"].shape[0]
         for key, value in terms.items():

@@ -5,10 +5,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from causalvlm.aggregators import AGGREGATORS, Aggregation, Aggregator, DSTCAggregator, DSTCConfig
+from causalvlm.aggregators import (
+    AGGREGATORS,
+    TMC_LOSS_OPTIONS,
+    Aggregation,
+    Aggregator,
+    DSTCAggregator,
+    DSTCConfig,
+)
 
 NAMES = AGGREGATORS.names()
-DS_VARIANTS = [("ds", {"evidence": h}) for h in ("exp", "softplus", "relu")]
+DS_VARIANTS = [("ds", {"evidence": h}) for h in ("exp", "softplus", "relu")] + [
+    ("ds", {"evidence": h, **TMC_LOSS_OPTIONS}) for h in ("exp", "softplus", "relu")
+]
 ALL_VARIANTS = DS_VARIANTS + [(n, {}) for n in NAMES if n != "ds"]
 
 
@@ -83,7 +92,7 @@ def test_training_the_logits_reaches_the_labels(name, options):
     first = float(aggregator.loss(logits, labels).detach())
     for epoch in range(60):
         optimizer.zero_grad()
-        aggregator.loss(logits, labels, epoch=epoch).backward()
+        aggregator.loss(logits, labels, epoch=epoch, max_epochs=60).backward()
         optimizer.step()
     assert float(aggregator.loss(logits, labels, epoch=60).detach()) < first
     assert (aggregator(logits.detach()).probs.argmax(-1) == labels).all()
@@ -139,6 +148,8 @@ def test_non_tensor_inputs_are_rejected():
         ({"evidence_scale": 0.0}, "evidence_scale"),
         ({"kl_weight": -1.0}, "kl_weight"),
         ({"annealing_epochs": 0}, "annealing_epochs"),
+        ({"annealing_epochs": 2.5}, "annealing_epochs"),
+        ({"fuse_loss": "yes"}, "fuse_loss"),
         (
             {"temperature": 2.0},
             r"unknown option\(s\) \['temperature'\].*valid options: evidence, evidence_scale",

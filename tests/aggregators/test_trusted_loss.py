@@ -8,6 +8,7 @@ from torch.distributions import Dirichlet, kl_divergence
 
 from causalvlm.aggregators import (
     AGGREGATORS,
+    TMC_LOSS_OPTIONS,
     annealing_coefficient,
     kl_to_uniform_dirichlet,
     remove_true_class_evidence,
@@ -59,10 +60,14 @@ def test_remove_true_class_evidence():
     )
 
 
-def test_annealing_coefficient():
-    assert [annealing_coefficient(t, 4) for t in (0, 2, 4, 9)] == [0.0, 0.5, 1.0, 1.0]
+def test_annealing_coefficient_counts_epochs_from_one():
+    # 0-based epochs 0..3 are TMC's t = 1..4: the weight reaches 1 in the T-th epoch and stays there
+    assert [annealing_coefficient(e, 4) for e in (0, 1, 2, 3, 9)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert annealing_coefficient(9, 10) == 1.0  # the last epoch of a 10-epoch run (it used to stop at 0.9)
     with pytest.raises(ValueError, match="annealing_epochs"):
         annealing_coefficient(1, 0)
+    with pytest.raises(ValueError, match="annealing_epochs"):
+        annealing_coefficient(1, 2.5)
     with pytest.raises(ValueError, match="epoch"):
         annealing_coefficient(-1, 5)
 
@@ -80,8 +85,9 @@ def test_gradcheck_trusted_cross_entropy_and_kl():
     "name, options",
     [
         ("ds", {"evidence": "exp"}),
-        ("ds", {"evidence": "softplus", "fuse_loss": False}),
-        ("ds", {"evidence": "relu", "evidence_scale": 1.0}),
+        ("ds", {"evidence": "exp", **TMC_LOSS_OPTIONS}),
+        ("ds", {"evidence": "softplus", "kl_weight": 1.0}),
+        ("ds", {"evidence": "relu", "evidence_scale": 1.0, **TMC_LOSS_OPTIONS}),
         ("mean", {}),
         ("logit-avg", {}),
     ],
@@ -92,16 +98,19 @@ def test_gradcheck_aggregator_losses(name, options):
     # offset keeps relu away from its kink at 0, where finite differences disagree with the one-sided gradient
     logits = (torch.rand(3, 2, 4, generator=generator, dtype=f64) * 20 + 0.5).requires_grad_()
     labels = torch.tensor([1, 3])
-    assert torch.autograd.gradcheck(lambda x: aggregator.loss(x, labels, epoch=5), (logits,))
+    assert torch.autograd.gradcheck(lambda x: aggregator.loss(x, labels, epoch=5, max_epochs=10), (logits,))
 
 
-def test_fused_loss_and_kl_change_the_ds_loss():
+def test_tmc_options_change_the_ds_loss_and_the_default_is_the_papers():
+    # TMC's terms are options now, passed explicitly; the default `ds` loss has neither
     torch.manual_seed(0)
     logits, labels = torch.randn(3, 4, 5) * 20, torch.tensor([0, 1, 2, 3])
     base = AGGREGATORS.build("ds", fuse_loss=False, kl_weight=0.0).loss(logits, labels)
+    assert AGGREGATORS.build("ds").loss(logits, labels) == base
     fused = AGGREGATORS.build("ds", fuse_loss=True, kl_weight=0.0).loss(logits, labels)
     with_kl = AGGREGATORS.build("ds", fuse_loss=False, kl_weight=1.0, annealing_epochs=2)
     assert fused > base
-    assert with_kl.loss(logits, labels, epoch=0) == pytest.approx(float(base))
-    assert with_kl.loss(logits, labels, epoch=1) > base
-    assert with_kl.loss(logits, labels, epoch=2) > with_kl.loss(logits, labels, epoch=1)
+    assert with_kl.loss(logits, labels, epoch=0) > base  # t = 1: already half the weight
+    assert with_kl.loss(logits, labels, epoch=1) > with_kl.loss(logits, labels, epoch=0)
+    # the ramp is done at t = T = 2
+    assert with_kl.loss(logits, labels, epoch=2) == with_kl.loss(logits, labels, epoch=1)
