@@ -22,7 +22,7 @@ from causalvlm.data.base import (
     classnames_by_label,
 )
 from causalvlm.data.checks import require_dir, require_file
-from causalvlm.data.fewshot import load_or_sample_fewshot
+from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
 
 
@@ -114,7 +114,7 @@ def assemble_splits(
     ``read_val=None`` means the dataset has no validation split of its own and validates on ``test``
     (ImageNet, as in CoOp).
     """
-    if num_shots >= 1:
+    if check_num_shots(num_shots) >= 1:
         train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val)
     else:
         train, val = read_train(), (read_val() if read_val is not None else None)
@@ -133,6 +133,7 @@ def build_split_json(
     check_num_classes: bool = True,
 ) -> DatasetSplits:
     check_subsample(subsample)
+    check_num_shots(num_shots)
     folder = dataset_dir(root, spec.dirname)
     split_path = require_file(os.path.join(folder, spec.split_file), f"{spec.name} split file")
     image_dir = require_dir(os.path.join(folder, spec.image_dir), f"{spec.name} image folder")
@@ -190,6 +191,7 @@ def build_fgvc_aircraft(
 ) -> DatasetSplits:
     """fgvc_aircraft: fgvc-aircraft-2013b's ``data/`` folder, renamed ``$DATA/fgvc_aircraft``."""
     check_subsample(subsample)
+    check_num_shots(num_shots)
     folder = dataset_dir(root, "fgvc_aircraft")
     image_dir = require_dir(os.path.join(folder, "images"), "FGVCAircraft image folder")
     variants_path = require_file(os.path.join(folder, "variants.txt"), "FGVCAircraft class list")

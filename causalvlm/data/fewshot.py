@@ -1,37 +1,66 @@
-"""K-shot sampling per seed, cached under ``<dataset>/split_fewshot/shot_{K}-seed_{S}.json``.
+"""K-shot sampling per seed, as Dassl draws it; cached as ``<dataset>/split_fewshot/shot_{K}-seed_{S}.json``.
+
+The draw is the one CoOp makes. CoOp's ``train.py`` seeds Python's ``random`` with the run's seed
+(``set_random_seed``) before it builds the dataset, and nothing draws from ``random`` in between; the dataset
+then calls Dassl's ``generate_fewshot_dataset`` on the training list and, from the same stream, on the
+validation list with min(K, 4) shots. That function groups items by label in first-appearance order (a
+``defaultdict``) and, class by class, calls ``random.sample(items, K)`` when the class has at least K items
+(exactly K included: the stream advances, even though the sample is the whole class in a new order) and keeps
+the class as it is when it has fewer (CoOp never sets Dassl's ``repeat``). :func:`sample_fewshot` does the
+same with a private ``random.Random(seed)``, whose stream equals the global one after ``random.seed(seed)``,
+so global random state elsewhere in a run cannot change it.
 
 CoOp caches the same sample as a pickle (``.pkl``) of Dassl objects; we write JSON (readable, no Dassl
 needed) and never read CoOp's pickles. Paths in the cache are relative to the dataset folder so the tree can
-move. The sample depends only on (data, K, seed): a private ``random.Random(seed)`` draws it, so global random
-state elsewhere in a run cannot change it.
+move. Caches of format 1 were drawn before the draw matched Dassl's; they are redrawn, with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import os
 import random
 import tempfile
 import warnings
-from collections import defaultdict
 from collections.abc import Callable
 
 from causalvlm.data.base import Datum
 
 FEWSHOT_DIRNAME = "split_fewshot"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: Dassl's draw (1 skipped classes of exactly K items and visited labels sorted)
+STALE_CACHE_FORMATS = (1,)  # redrawn with a warning instead of an error
 MAX_VAL_SHOTS = 4  # CoOp keeps at most 4 validation images per class in few-shot runs
 
 
+def check_num_shots(num_shots: object) -> int:
+    """``num_shots`` as an int; anything that is not an integer (2.5, "16", True) raises a ValueError."""
+    if isinstance(num_shots, bool):
+        raise ValueError(f"num_shots must be an integer number of images per class, got {num_shots!r}")
+    try:
+        return operator.index(num_shots)
+    except TypeError:
+        raise ValueError(
+            f"num_shots must be an integer number of images per class, got {num_shots!r}"
+        ) from None
+
+
 def sample_fewshot(data: list[Datum], num_shots: int, rng: random.Random) -> list[Datum]:
-    """``num_shots`` images per label without replacement; a class with fewer images keeps them all."""
-    by_label: dict[int, list[Datum]] = defaultdict(list)
+    """``num_shots`` images per label, drawn exactly as Dassl's ``generate_fewshot_dataset`` draws them.
+
+    Labels are visited in order of first appearance in ``data``; a class with at least ``num_shots`` items
+    gets ``rng.sample(items, num_shots)`` (one draw even when it has exactly that many), a smaller class
+    keeps all its items without a draw.
+    """
+    num_shots = check_num_shots(num_shots)
+    if num_shots < 1:
+        raise ValueError(f"num_shots must be >= 1 for few-shot sampling, got {num_shots}")
+    by_label: dict[int, list[Datum]] = {}
     for datum in data:
-        by_label[datum.label].append(datum)
+        by_label.setdefault(datum.label, []).append(datum)
     out: list[Datum] = []
-    for label in sorted(by_label):
-        items = by_label[label]
-        out.extend(items if len(items) <= num_shots else rng.sample(items, num_shots))
+    for items in by_label.values():
+        out.extend(rng.sample(items, num_shots) if len(items) >= num_shots else items)
     return out
 
 
@@ -55,7 +84,10 @@ def _decode(entries: object, dataset_dir: str, path: str, key: str) -> list[Datu
     return out
 
 
-def _read_cache(path: str, dataset_dir: str, num_shots: int, seed: int) -> tuple[list[Datum], list[Datum]]:
+def _read_cache(
+    path: str, dataset_dir: str, num_shots: int, seed: int
+) -> tuple[list[Datum], list[Datum]] | None:
+    """The cached (train, val), or None for a cache of a stale format that must be redrawn."""
     try:
         with open(path, encoding="utf-8") as f:
             cache = json.load(f)
@@ -63,13 +95,15 @@ def _read_cache(path: str, dataset_dir: str, num_shots: int, seed: int) -> tuple
         raise ValueError(
             f"few-shot cache {path} is not valid JSON ({error}); delete it to resample"
         ) from None
-    if not isinstance(cache, dict) or cache.get("format") != CACHE_FORMAT:
+    if not isinstance(cache, dict) or cache.get("format") not in (CACHE_FORMAT, *STALE_CACHE_FORMATS):
         raise ValueError(f"few-shot cache {path} has an unknown format; delete it to resample")
     if (cache.get("num_shots"), cache.get("seed")) != (num_shots, seed):
         raise ValueError(
             f"few-shot cache {path} holds shots={cache.get('num_shots')} seed={cache.get('seed')}, "
             f"not shots={num_shots} seed={seed}; delete it to resample"
         )
+    if cache["format"] in STALE_CACHE_FORMATS:
+        return None
     return (
         _decode(cache.get("train"), dataset_dir, path, "train"),
         _decode(cache.get("val"), dataset_dir, path, "val"),
@@ -108,13 +142,20 @@ def load_or_sample_fewshot(
     ``read_train``/``read_val`` are only called when there is no cache, so a cached ImageNet run never lists
     its 1.28M training images. ``val`` is ``None`` when ``read_val`` is.
     """
+    num_shots = check_num_shots(num_shots)
     if num_shots < 1:
         raise ValueError(f"num_shots must be >= 1 for few-shot sampling, got {num_shots}")
     path = fewshot_cache_path(dataset_dir, num_shots, seed)
     if os.path.isfile(path):
-        train, val = _read_cache(path, dataset_dir, num_shots, seed)
-        return train, (val if read_val is not None else None)
-    rng = random.Random(seed)
+        cached = _read_cache(path, dataset_dir, num_shots, seed)
+        if cached is not None:
+            train, val = cached
+            return train, (val if read_val is not None else None)
+        warnings.warn(
+            f"few-shot cache {path} was drawn by an older sampler that differed from Dassl's; redrawing it",
+            stacklevel=2,
+        )
+    rng = random.Random(seed)  # the stream of random.seed(seed), as CoOp's set_random_seed leaves it
     train = sample_fewshot(read_train(), num_shots, rng)
     val = sample_fewshot(read_val(), min(num_shots, MAX_VAL_SHOTS), rng) if read_val is not None else None
     payload = {
