@@ -1,4 +1,4 @@
-"""The trainer hands the aggregator the 0-based epoch and the run's length, so TMC's KL ramp follows the run."""
+"""The trainer gives the aggregator the 0-based epoch and the run length, so TMC's KL ramp follows the run."""
 
 from __future__ import annotations
 
