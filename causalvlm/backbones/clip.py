@@ -8,18 +8,23 @@ steps as open_clip's ``CLIP.encode_text`` after the embedding lookup:
 
 Because the attention mask is causal, positions after the end-of-text (eot) token never influence the eot
 output, so the transformer runs only up to ``max(eot) + 1`` (end-of-text truncation).
+
+Deep prompts (MaPLe): both paths accept prompt tokens that are set again before each of the first layers, run
+layer by layer over open_clip's own blocks (:mod:`causalvlm.backbones.deep_prompts`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from open_clip.transformer import VisionTransformer
 from torch import nn
 
+from causalvlm.backbones.deep_prompts import check_deep_prompts, check_prompt_shape, run_blocks
 from causalvlm.backbones.loading import build_from_checkpoint, build_from_config, build_from_pretrained
 
 # Pooling types whose feature is read at one token position we can compute from the token ids.
@@ -57,6 +62,11 @@ class FrozenCLIP(nn.Module):
     def text_tower(self) -> nn.Module:
         """The module holding token/positional embeddings, transformer, ln_final and text_projection."""
         return self.model if self._text_on_model else self.model.text
+
+    @property
+    def text_layers(self) -> int:
+        """Number of blocks of the text transformer."""
+        return len(self.text_tower.transformer.resblocks)
 
     # ---- construction -------------------------------------------------------------------------------------
     @classmethod
@@ -102,6 +112,67 @@ class FrozenCLIP(nn.Module):
         """images [B,3,H,W] → features [B,D]."""
         features = self.model.encode_image(images)
         return F.normalize(features, dim=-1) if normalize else features
+
+    @property
+    def has_vision_transformer(self) -> bool:
+        """True when the image tower is open_clip's ``VisionTransformer`` (tokens that prompts can join)."""
+        return isinstance(self.model.visual, VisionTransformer)
+
+    def _vision_transformer(self) -> VisionTransformer:
+        visual = self.model.visual
+        if not isinstance(visual, VisionTransformer):
+            raise ValueError(
+                f"the image tower is {type(visual).__name__}, not open_clip's VisionTransformer; vision "
+                "prompts need a ViT image tower (e.g. ViT-B-16): a convolutional tower has no tokens to join"
+            )
+        return visual
+
+    @property
+    def vision_width(self) -> int:
+        """Token width of the ViT image tower (ValueError for a non-ViT tower)."""
+        return int(self._vision_transformer().transformer.width)
+
+    @property
+    def vision_layers(self) -> int:
+        """Number of blocks of the ViT image tower (ValueError for a non-ViT tower)."""
+        return len(self._vision_transformer().transformer.resblocks)
+
+    def encode_image_prompted(
+        self,
+        images: torch.Tensor,
+        prompts: torch.Tensor | None = None,
+        deep_prompts: Sequence[torch.Tensor] | None = None,
+        normalize: bool = True,
+    ) -> torch.Tensor:
+        """images [N,3,H,W] with vision prompt tokens → features [N,D] (MaPLe's image side).
+
+        h_0 = [LN_pre(E_img(x)), LN_pre(P_0)]: the n shallow prompt tokens P_0 ([n,width] or [N,n,width]) are
+        appended to the class and patch tokens (after the positional embedding, through ln_pre like them);
+        before blocks i = 1..J−1 the last n positions are replaced, h_i[:, −n:] = P_i (``deep_prompts``).
+        The prompt tokens are dropped before open_clip's own pooling, so f(x) = LN_post(h_L[:, cls]) · W_proj
+        as in ``encode_image``; with no prompts this equals ``encode_image`` exactly.
+        """
+        visual = self._vision_transformer()
+        if images.dim() != 4:
+            raise ValueError(f"images must be [N,3,H,W], got shape {tuple(images.shape)}")
+        width, batch = self.vision_width, images.shape[0]
+        deep_prompts = list(deep_prompts or ())
+        n_deep = check_deep_prompts(deep_prompts, self.vision_layers, batch, width, "image tower")
+        x = visual._embeds(images)  # open_clip: patches + class token + positional embedding → ln_pre
+        tokens = x.shape[1]
+        if prompts is not None:
+            n = check_prompt_shape(prompts, batch, width, "layer-0 vision prompt")
+            if deep_prompts and n_deep != n:
+                raise ValueError(f"layer-0 vision prompt has {n} tokens but the deep ones have {n_deep}")
+            shallow = prompts.unsqueeze(0) if prompts.dim() == 2 else prompts
+            x = torch.cat([x, visual.ln_pre(shallow.to(x.dtype)).expand(batch, -1, -1)], dim=1)
+        elif deep_prompts:
+            raise ValueError("deep vision prompts need the layer-0 prompt they replace (prompts=None given)")
+        x = run_blocks(visual.transformer, x, None, deep_prompts, tokens)
+        pooled, _ = visual._pool(x[:, :tokens])  # open_clip's pooling on the image tokens alone
+        if visual.proj is not None:
+            pooled = pooled @ visual.proj
+        return F.normalize(pooled, dim=-1) if normalize else pooled
 
     # ---- tokens -------------------------------------------------------------------------------------------
     @property
@@ -155,6 +226,8 @@ class FrozenCLIP(nn.Module):
         eot_index: torch.Tensor,
         truncate: bool | None = None,
         normalize: bool = True,
+        deep_prompts: Sequence[torch.Tensor] | None = None,
+        deep_start: int = 1,
     ) -> torch.Tensor:
         """Prompt embeddings [N,L,width] → text features [N,D].
 
@@ -163,6 +236,11 @@ class FrozenCLIP(nn.Module):
         unchanged because no position ≤ eot attends to a later one. ``truncate=None`` follows
         ``self.truncate_text`` (default True). Without a causal mask (bidirectional text
         towers) truncation would change the output, so it is skipped.
+
+        ``deep_prompts`` (MaPLe's deep text prompts P_1..P_{J−1}, each [n,width] or [N,n,width]) replace the
+        hidden states of positions ``deep_start .. deep_start+n`` before blocks 1..J−1:
+        h_i[:, deep_start : deep_start+n] = P_i. Those positions must lie before every row's eot, so
+        truncation is unaffected.
         """
         tower = self.text_tower
         if prompts.dim() != 3 or prompts.shape[-1] != self.width:
@@ -171,8 +249,16 @@ class FrozenCLIP(nn.Module):
             raise ValueError(
                 f"prompts have {prompts.shape[1]} positions; context length is {self.context_length}"
             )
-        truncate = self.truncate_text if truncate is None else truncate
         eot_index = eot_index.to(prompts.device).long()
+        deep_prompts = list(deep_prompts or ())
+        if deep_prompts:
+            n = check_deep_prompts(deep_prompts, self.text_layers, prompts.shape[0], self.width, "text tower")
+            if deep_start < 1 or deep_start + n > int(eot_index.min()):
+                raise ValueError(
+                    f"deep text prompts at positions {deep_start}..{deep_start + n - 1} must lie after the "
+                    f"start token and before every end-of-text token (earliest eot at {int(eot_index.min())})"
+                )
+        truncate = self.truncate_text if truncate is None else truncate
         attn_mask = tower.attn_mask
         length = prompts.shape[1]
         if truncate and attn_mask is not None:
@@ -181,7 +267,10 @@ class FrozenCLIP(nn.Module):
         x = prompts[:, :length].to(cast_dtype) + tower.positional_embedding[:length].to(cast_dtype)
         if attn_mask is not None:
             attn_mask = attn_mask[:length, :length]
-        x = tower.transformer(x, attn_mask=attn_mask)
+        if deep_prompts:
+            x = run_blocks(tower.transformer, x, attn_mask, deep_prompts, deep_start)
+        else:
+            x = tower.transformer(x, attn_mask=attn_mask)
         x = tower.ln_final(x)
         pooled = x[torch.arange(x.shape[0], device=x.device), eot_index]
         projection = tower.text_projection

@@ -1,12 +1,14 @@
-"""X → S mediators: hand-crafted templates, CoOp's soft prompt, CDC's VSD; per-template views."""
+"""X → S mediators: hand-crafted templates, CoOp, CoCoOp, MaPLe, CDC's VSD; per-template views."""
 
 from __future__ import annotations
 
-from causalvlm.mediators import coop, handcrafted, vsd  # noqa: F401  (register the mediators)
+from causalvlm.mediators import cocoop, coop, handcrafted, maple, vsd  # noqa: F401  (register the mediators)
 from causalvlm.mediators.augmentations import AUGMENTATIONS, MultiViewTransform
 from causalvlm.mediators.base import MEDIATORS, Mediator
+from causalvlm.mediators.cocoop import CoCoOpMediator
 from causalvlm.mediators.coop import CoOpMediator
 from causalvlm.mediators.handcrafted import HandcraftedMediator
+from causalvlm.mediators.maple import MaPLeMediator
 from causalvlm.mediators.soft_prompt import SoftPrompt
 from causalvlm.mediators.templates import DATASET_TEMPLATES, TEMPLATE_SETS, template_for
 from causalvlm.mediators.vsd import VSDMediator
@@ -17,8 +19,10 @@ __all__ = [
     "DATASET_TEMPLATES",
     "MEDIATORS",
     "TEMPLATE_SETS",
+    "CoCoOpMediator",
     "CoOpMediator",
     "HandcraftedMediator",
+    "MaPLeMediator",
     "Mediator",
     "MultiViewTransform",
     "SoftPrompt",

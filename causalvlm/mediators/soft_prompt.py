@@ -163,13 +163,29 @@ class SoftPrompt(nn.Module):
         """Positions to send through the text encoder: ``prompt_length`` unless truncation is switched off."""
         return self.prompt_length if self._backbone.truncate_text else self.token_embeddings.shape[1]
 
-    def forward(self, length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Prompt embeddings [C, length, W] and eot index [C]; ``length`` defaults to the full context."""
+    def forward(
+        self, length: int | None = None, context: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt embeddings [C, length, W] and eot index [C]; ``length`` defaults to the full context.
+
+        ``context`` [..., n_ctx, W] stands in for the learned ``ctx`` (e.g. CoCoOp's per-image context
+        ctx + π(x)); the prompts are then [..., C, length, W], one set per leading index.
+        """
         length = self.token_embeddings.shape[1] if length is None else length
         context_slot = self.context_slot[:, :length]
         fixed = self.token_embeddings[:, :length]
         is_context = (context_slot >= 0).unsqueeze(-1)
         slot = context_slot.clamp(min=0)
+        if context is not None:
+            if self.class_specific_context:
+                raise ValueError(
+                    "a per-call context replaces shared context only, not class-specific context"
+                )
+            if context.dim() < 2 or tuple(context.shape[-2:]) != tuple(self.ctx.shape):
+                raise ValueError(
+                    f"context must be [..., {self.n_ctx}, {self.ctx.shape[-1]}], got {tuple(context.shape)}"
+                )
+            return torch.where(is_context, context.to(fixed.dtype)[..., slot, :], fixed), self.eot_index
         ctx = self.ctx.to(fixed.dtype)
         if self.class_specific_context:
             rows = torch.arange(slot.shape[0], device=slot.device).unsqueeze(1)
