@@ -21,3 +21,13 @@ def tiny_clip() -> FrozenCLIP:
 @pytest.fixture
 def classnames() -> list[str]:
     return list(CLASSNAMES)
+
+
+# Four layers per tower, vision width 48 ≠ text width 32 (shared with tests/backbones): room for deep prompts.
+DEEP_CONFIG = Path(__file__).parents[1] / "backbones" / "deep_test_clip.json"
+
+
+@pytest.fixture(scope="session")
+def deep_clip() -> FrozenCLIP:
+    torch.manual_seed(1)
+    return FrozenCLIP.from_config(DEEP_CONFIG)

@@ -39,8 +39,8 @@ def test_overlong_class_name_on_set_classnames(tiny_clip, classnames):
 
 
 def test_unknown_mediator_lists_valid_names():
-    with pytest.raises(KeyError, match="coop.*handcrafted.*vsd"):
-        MEDIATORS.get("cocoop")
+    with pytest.raises(KeyError, match="cocoop.*coop.*handcrafted.*maple.*vsd"):
+        MEDIATORS.get("kgcoop")
 
 
 def test_bad_class_token_position_and_template(tiny_clip, classnames):

@@ -1,4 +1,8 @@
-"""Every registered mediator: shapes, normalisation, no NaN, gradients only to prompt parameters."""
+"""Every registered mediator: shapes, normalisation, no NaN, gradients only to prompt parameters.
+
+Conditional mediators (CoCoOp) get image features and return [B, M, C, D]; mediators with a trainable image
+side (MaPLe) encode the images themselves, as the classifier has them do.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,45 @@ from causalvlm.mediators import MEDIATORS
 OPTIONS = {
     "handcrafted": {"templates": ["a photo of a {}.", "a drawing of a {}."]},
     "vsd": {"num_templates": 3},
+    "cocoop": {"num_templates": 2},
+    "maple": {"num_templates": 2},
 }
+BATCH = 6
 
 
 def build(name, backbone, classnames):
     return MEDIATORS.build(name, backbone=backbone, classnames=classnames, **OPTIONS.get(name, {}))
 
 
-def test_registry_has_the_three_mediators():
-    assert {"handcrafted", "coop", "vsd"} <= set(MEDIATORS.names())
+def image_features(mediator, backbone, seed: int = 0) -> torch.Tensor:
+    """[B, V, D] features of a fixed random batch, encoded the way the mediator encodes images."""
+    generator = torch.Generator().manual_seed(seed)
+    if getattr(mediator, "image_side_trainable", False):
+        images = torch.randn(BATCH, 3, backbone.image_size, backbone.image_size, generator=generator)
+        return mediator.encode_images(images)
+    features = torch.randn(BATCH, 1, backbone.embed_dim, generator=generator)
+    return torch.nn.functional.normalize(features, dim=-1)
+
+
+def class_features(mediator, backbone) -> torch.Tensor:
+    """[M, C, D], or [B, M, C, D] for a conditional mediator (then conditioned on ``image_features``)."""
+    if getattr(mediator, "conditional", False):
+        return mediator(image_features(mediator, backbone))
+    return mediator()
+
+
+def test_registry_has_the_five_mediators():
+    assert {"handcrafted", "coop", "vsd", "cocoop", "maple"} <= set(MEDIATORS.names())
 
 
 @pytest.mark.parametrize("name", MEDIATORS.names())
 def test_forward_shape_norm_and_finite(name, tiny_clip, classnames):
     mediator = build(name, tiny_clip, classnames)
-    features = mediator()
-    assert features.shape == (mediator.num_templates, len(classnames), tiny_clip.embed_dim)
+    features = class_features(mediator, tiny_clip)
+    shape = (mediator.num_templates, len(classnames), tiny_clip.embed_dim)
+    assert features.shape == ((BATCH, *shape) if getattr(mediator, "conditional", False) else shape)
     assert torch.isfinite(features).all()
-    torch.testing.assert_close(features.norm(dim=-1), torch.ones(features.shape[:2]))
+    torch.testing.assert_close(features.norm(dim=-1), torch.ones(features.shape[:-1]))
     regularizers = mediator.regularizers(features, tiny_clip.logit_scale)
     assert all(value.dim() == 0 and torch.isfinite(value) for value in regularizers.values())
 
@@ -43,10 +68,11 @@ def test_training_step_moves_only_prompts(name, tiny_clip, classnames):
         return
     before = [p.detach().clone() for p in parameters]
     optimizer = torch.optim.SGD(parameters, lr=1.0)
-    features = mediator()
-    images = torch.nn.functional.normalize(torch.randn(6, tiny_clip.embed_dim), dim=-1)
-    logits = tiny_clip.logit_scale * torch.einsum("bd,mcd->mbc", images, features)
-    labels = torch.randint(0, len(classnames), (6,))
+    images = image_features(mediator, tiny_clip).expand(-1, mediator.num_templates, -1)
+    features = mediator(images) if getattr(mediator, "conditional", False) else mediator()
+    pattern = "bmd,bmcd->mbc" if features.dim() == 4 else "bmd,mcd->mbc"
+    logits = tiny_clip.logit_scale * torch.einsum(pattern, images, features)
+    labels = torch.randint(0, len(classnames), (BATCH,))
     loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.repeat(mediator.num_templates))
     loss = loss + sum(mediator.regularizers(features, tiny_clip.logit_scale).values())
     loss.backward()
@@ -77,8 +103,8 @@ def test_base_to_new_class_switch(name, tiny_clip, classnames):
     assert trained.classnames == classnames[2:]
     fresh = build(name, tiny_clip, classnames[2:])
     fresh.load_state_dict(trained.state_dict())
-    torch.testing.assert_close(trained(), fresh())
-    assert trained().shape[1] == 2
+    torch.testing.assert_close(class_features(trained, tiny_clip), class_features(fresh, tiny_clip))
+    assert class_features(trained, tiny_clip).shape[-2] == 2
 
 
 @pytest.mark.gpu
@@ -92,8 +118,12 @@ def test_mediators_on_cuda_match_cpu(name, classnames):
     torch.manual_seed(0)
     backbone = FrozenCLIP.from_config(Path(__file__).parents[1] / "backbones" / "tiny_test_clip.json")
     cpu = build(name, backbone, classnames)
-    expected = cpu().detach()
+    expected = class_features(cpu, backbone).detach()
     gpu_backbone = backbone.to("cuda")
     gpu = build(name, gpu_backbone, classnames)
     gpu.load_state_dict(cpu.state_dict())
-    torch.testing.assert_close(gpu().detach().cpu(), expected, atol=1e-4, rtol=0)
+    if getattr(gpu, "conditional", False):
+        features = gpu(image_features(cpu, backbone).cuda())
+    else:
+        features = gpu()
+    torch.testing.assert_close(features.detach().cpu(), expected, atol=1e-4, rtol=0)
