@@ -113,7 +113,10 @@ class CoCoOpMediator(Mediator):
         length = max(prompt.encoding_length for prompt in self.prompts)
         # [B, C, L, W] per template → [B, M, C, L, W] → one batch of B·M·C prompts.
         pieces = [prompt(length, context=context[:, m]) for m, prompt in enumerate(self.prompts)]
-        prompts = torch.stack([p for p, _ in pieces], dim=1).flatten(0, 2)
+        if self.num_templates == 1:
+            prompts = pieces[0][0].flatten(0, 1)  # no copy for the published M = 1
+        else:
+            prompts = torch.stack([p for p, _ in pieces], dim=1).flatten(0, 2)
         eot_index = torch.cat([e for _, e in pieces]).repeat(batch)
         features = self.backbone.encode_text_embeddings(prompts, eot_index, normalize=True)
         return features.view(batch, self.num_templates, self.num_classes, -1)
