@@ -6,6 +6,7 @@
 * :func:`plot_compute` — training and inference images/s per method and M
 * :func:`plot_scm` — the causal graph the classifier was checked against
 * :func:`plot_rho_sweep` — HM and new-class accuracy against the strength ρ of the spurious cue
+* :func:`plot_similarity_probe` — cosine of images with full / class-only / single-factor texts (Fig. 1a)
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
 from causalvlm.evaluation.atomic import atomic_save_figure
 from causalvlm.evaluation.metrics import ECE_BINS, ece_percent, reliability_bins
+from causalvlm.evaluation.probe import ProbeResult
 from causalvlm.scm import SCM
 
 
@@ -168,5 +171,49 @@ def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
         axes.grid(alpha=0.3)
     axes_hm.legend(fontsize=8)
     figure.suptitle("Data misalignment: spurious colour cue of strength ρ in the few-shot training set")
+    figure.tight_layout()
+    return atomic_save_figure(figure, path)
+
+
+def _violins(axes, cosines: Mapping[str, np.ndarray], colours: Sequence[str]) -> None:
+    """One violin per entry, its mean as a dot and printed above it."""
+    cosines = {kind: values[~np.isnan(values)] for kind, values in cosines.items()}
+    kept = [(kind, values, c) for (kind, values), c in zip(cosines.items(), colours, strict=True) if values.size]
+    positions = list(range(1, len(kept) + 1))
+    violins = axes.violinplot([values for _, values, _ in kept], positions, showextrema=False, widths=0.8)
+    for body, (_, _, colour) in zip(violins["bodies"], kept, strict=True):
+        body.set_facecolor(colour)
+        body.set_edgecolor(colour)
+        body.set_alpha(0.6)
+    means = [float(values.mean()) for _, values, _ in kept]
+    axes.scatter(positions, means, color="black", zorder=3, s=14)
+    low = min(float(values.min()) for _, values, _ in kept)
+    top = max(float(values.max()) for _, values, _ in kept)
+    axes.set_ylim(low - 0.05 * (top - low), top + 0.12 * (top - low))
+    for x, mean in zip(positions, means, strict=True):
+        axes.annotate(f"{mean:.3f}", (x, top), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8)
+    axes.set_xticks(positions)
+    axes.set_xticklabels([kind.replace("_", " ") for kind, _, _ in kept], rotation=25, ha="right", fontsize=8)
+    axes.grid(axis="y", alpha=0.3)
+
+
+def plot_similarity_probe(result: ProbeResult, path: str | Path, title: str = "") -> Path:
+    """The paper's Fig. 1a: one violin per text kind (full description, class only, each factor's phrase).
+
+    Each violin is the distribution over images of cos(image, text); the dot is its mean, printed above.
+    With the control, a second panel shows the same texts taken from another image: a factor whose cosine
+    does not drop there is not read from the image.
+    """
+    cosines = result.cosines()
+    colours = ["tab:red", "tab:blue"] + ["tab:gray"] * (len(cosines) - 2)
+    panels = 1 if result.mismatched is None else 2
+    figure = Figure(figsize=(max(6.0, 1.0 * len(cosines) + 2) * (1.6 if panels == 2 else 1.0), 4.4))
+    axes = figure.subplots(1, panels, squeeze=False, width_ratios=[3, 2][:panels])[0]
+    _violins(axes[0], cosines, colours)
+    axes[0].set_ylabel("cosine(image, text)")
+    axes[0].set_title(title or f"Image–text similarity, {len(result)} images (Fig. 1a)", fontsize=10)
+    if result.mismatched is not None:
+        _violins(axes[1], result.mismatched, ["tab:gray"] * len(cosines))
+        axes[1].set_title("Control: the texts of another image", fontsize=10)
     figure.tight_layout()
     return atomic_save_figure(figure, path)

@@ -1,5 +1,8 @@
 """Everything a run leaves in its output folder: results.json, results.md and the figures.
 
+The payload (results.json) carries the per-seed numbers, their summaries by the paper's rules, the Δ column,
+the paper's printed rows where the run covers them and, on the world, the similarity probe's summary.
+
 Every file is written atomically (temp file + ``os.replace``), so an interrupted run never leaves a
 truncated results file; files are written only after all numbers exist.
 """
@@ -10,14 +13,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from causalvlm.evaluation.delta import build_delta
 from causalvlm.evaluation.metrics import EvalResult
+from causalvlm.evaluation.paper import paper_rows
 from causalvlm.evaluation.plots import (
     plot_accuracy_per_epoch,
     plot_compute,
     plot_reliability,
     plot_scm,
+    plot_similarity_probe,
     plot_template_accuracy,
 )
+from causalvlm.evaluation.probe import ProbeResult
 from causalvlm.evaluation.results import ResultsCollector, write_results
 from causalvlm.scm import SCM
 
@@ -28,6 +35,7 @@ FIGURES = {
     "template_accuracy": "template_accuracy.png",
     "compute": "compute.png",
 }
+PROBE_FIGURE = "similarity_probe.png"  # Fig. 1a; written when the run has a probe (the world)
 
 
 def build_payload(
@@ -37,20 +45,39 @@ def build_payload(
     methods: Mapping[str, Mapping[str, Any]],
     config: Mapping[str, Any],
     targets: Sequence[str] = (),
+    delta_vs: str | None = None,
+    probe: ProbeResult | None = None,
 ) -> dict[str, Any]:
-    """The results.json document (see :mod:`causalvlm.evaluation.results` for its layout)."""
+    """The results.json document (see :mod:`causalvlm.evaluation.results` for its layout).
+
+    ``delta_vs`` names the Δ baseline (default: the strongest other method); ``probe`` adds the similarity
+    probe's summary and its figure.
+    """
     average = collector.average(list(targets) if protocol != "base2new" and targets else None)
+    results = collector.summary()
+    methods = {label: dict(spec) for label, spec in methods.items()}
+    datasets = list(config.get("datasets") or dict.fromkeys(d for m in results.values() for d in m))
+    if protocol != "base2new":
+        datasets = [d for d in datasets if d not in targets]
+    figures = dict(FIGURES)
+    if probe is not None:
+        figures["similarity_probe"] = PROBE_FIGURE
     return {
         "protocol": protocol,
         "seeds": collector.seeds(),
         "units": {"accuracy": "percent", "ece": "percent", "ece_bins": 15},
-        "methods": {label: dict(spec) for label, spec in methods.items()},
+        "methods": methods,
         "config": dict(config),
-        "results": collector.summary(),
+        "results": results,
         "average": average,
+        "delta": build_delta(protocol, results, average, methods, delta_vs),
+        "paper": paper_rows(
+            protocol, datasets, list(targets), backbone=config.get("backbone"), shots=config.get("shots")
+        ),
         "history": collector.history,
         "compute": [dict(row) for row in compute],
-        "figures": dict(FIGURES),
+        "probe": None if probe is None else {**probe.summary(), "figure": PROBE_FIGURE},
+        "figures": figures,
     }
 
 
@@ -59,8 +86,9 @@ def write_report(
     payload: Mapping[str, Any],
     evaluations: Mapping[str, Mapping[str, EvalResult]],
     scm: SCM,
+    probe: ProbeResult | None = None,
 ) -> list[Path]:
-    """Write results.json, results.md and the five figures into ``out_dir``; returns the written paths."""
+    """Write results.json, results.md and the figures into ``out_dir``; returns the written paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = list(write_results(out_dir, payload))
@@ -91,4 +119,6 @@ def write_report(
 
     if payload.get("compute"):
         written.append(plot_compute(payload["compute"], out_dir / FIGURES["compute"]))
+    if probe is not None:
+        written.append(plot_similarity_probe(probe, out_dir / PROBE_FIGURE))
     return written

@@ -1,16 +1,27 @@
-"""Collect per-seed metrics, summarise them as mean ± std, and write results.json / results.md atomically.
+"""Collect per-seed metrics and summarise them the way the paper's tables are computed.
+
+The rules (CoOp's ``parse_test_res`` and the paper's Table 1):
+
+* **Per dataset:** every accuracy and ECE is averaged over seeds first (mean ± population std, CoOp's
+  convention). HM is then the harmonic mean of the two *means*, HM(mean base, mean new) — not the mean of
+  per-seed HMs.
+* **Average over datasets ("Avg" row):** mean Base and mean New over the datasets, and HM of those two — not
+  the mean of the per-dataset HMs. On the paper's CoOp rows the two rules give 71.66 and 70.85.
 
 Layout of ``results.json`` (accuracies and ECE in percent)::
 
     {"protocol": ..., "seeds": [...], "methods": {label: spec}, "config": {...},
-     "results": {label: {dataset: {metric: {"mean", "std", "values"}, "template_acc...": [{...} per m]}}},
-     "average": {label: {metric: {...}}},          # over datasets (base2new) or target datasets (cross-*)
-     "history": {label: {dataset: [{"epoch", "base_acc", "new_acc", ...}, ...]}},   # first seed
-     "compute": [...]}
+     "results": {label: {dataset: {metric: {"mean", "std", "values"}, "template_...": [{...} per m]}}},
+     "average": {label: {metric: {"mean", "std", "values"}}},   # over datasets (base2new) / targets (cross-*)
+     "delta": {"metric", "baseline", "chosen_by", "values": {label: {"datasets": {...}, "average": ...}}},
+     "paper": {...} | null,                                      # the paper's printed rows, when covered
+     "history": ..., "compute": [...], "figures": {...}}
 
 Base-to-new metrics: ``base``, ``new``, ``hm``, ``ece_base``, ``ece_new``, ``template_base``,
-``template_new``. Cross-dataset / cross-domain metrics: ``acc``, ``ece``, ``template_acc`` per dataset.
-The std is the population std over seeds (CoOp's convention); HM is computed per seed, then summarised.
+``template_new``; ``values`` are the per-seed numbers. The ``hm`` entry carries ``"rule"``: its ``mean`` is
+HM(mean base, mean new), its ``values`` / ``std`` are the per-seed HMs and their spread (for error bars).
+In ``average``, ``values`` are per-seed averages over the datasets. Cross-dataset / cross-domain metrics:
+``acc``, ``ece``, ``template_acc`` per dataset.
 """
 
 from __future__ import annotations
@@ -23,8 +34,11 @@ from typing import Any
 import numpy as np
 
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
+from causalvlm.evaluation.metrics import harmonic_mean
+from causalvlm.evaluation.tables import results_markdown
 
 Metric = float | list[float]
+HM_RULE = "HM(mean base, mean new)"  # the per-dataset and the Avg-row rule of the paper's Table 1
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
@@ -35,6 +49,23 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
     if finite.size == 0:
         return {"mean": None, "std": None, "values": clean}
     return {"mean": float(finite.mean()), "std": float(finite.std()), "values": clean}
+
+
+def hm_of_means(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``hm`` entry from the ``base`` and ``new`` summaries: HM = 2 · B̄ · N̄ / (B̄ + N̄).
+
+    B̄ and N̄ are the means over seeds (or, in the Avg row, over datasets). ``values`` holds the per-seed HMs,
+    HM(base_s, new_s), and ``std`` their population std: the spread, not the reported number.
+    """
+    per_seed = [
+        float("nan") if b is None or n is None else harmonic_mean(b, n)
+        for b, n in zip(base["values"], new["values"], strict=True)
+    ]
+    entry = summarize(per_seed)
+    missing = base["mean"] is None or new["mean"] is None
+    entry["mean"] = None if missing else harmonic_mean(base["mean"], new["mean"])
+    entry["rule"] = HM_RULE
+    return entry
 
 
 class ResultsCollector:
@@ -66,26 +97,48 @@ class ResultsCollector:
         return sorted({s for by_dataset in self._rows.values() for d in by_dataset.values() for s in d})
 
     def summary(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per method and dataset: each metric over seeds; ``hm`` = HM(mean base, mean new)."""
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for method, by_dataset in self._rows.items():
             for dataset, by_seed in by_dataset.items():
-                out.setdefault(method, {})[dataset] = _summarize_seeds(list(by_seed.values()))
+                seeds = sorted(by_seed)
+                out.setdefault(method, {})[dataset] = _summarize_seeds([by_seed[s] for s in seeds])
         return out
 
     def average(self, datasets: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Per method: scalar metrics averaged over ``datasets`` within a seed, then summarised over seeds."""
+        """Per method, the "Avg" row over ``datasets`` (default: all of the method's datasets).
+
+        ``mean``: the mean over datasets of each dataset's seed mean; ``values``: for each seed that every
+        dataset has, the mean over datasets, and ``std`` their spread; ``hm``: HM of the averaged base and
+        new accuracy (:func:`hm_of_means`).
+        """
         out: dict[str, dict[str, Any]] = {}
         for method, by_dataset in self._rows.items():
             names = [d for d in (datasets or list(by_dataset)) if d in by_dataset]
             if not names:
                 continue
             seeds = sorted(set.intersection(*(set(by_dataset[d]) for d in names)))
-            scalar_keys = [k for k, v in by_dataset[names[0]][seeds[0]].items() if not isinstance(v, list)]
-            out[method] = {
-                key: summarize([float(np.mean([by_dataset[d][s][key] for d in names])) for s in seeds])
-                for key in scalar_keys
-            }
+            first = by_dataset[names[0]][min(by_dataset[names[0]])]
+            row: dict[str, Any] = {}
+            for key, value in first.items():
+                if isinstance(value, list):
+                    continue
+                if key == "hm":  # derived below from the averaged base and new; kept in column order
+                    row[key] = None
+                    continue
+                entry = summarize([_mean([by_dataset[d][s][key] for d in names]) for s in seeds])
+                mean = _mean([_mean([r[key] for r in by_dataset[d].values()]) for d in names])
+                entry["mean"] = None if math.isnan(mean) else mean
+                row[key] = entry
+            if "base" in row and "new" in row:
+                row["hm"] = hm_of_means(row["base"], row["new"])
+            out[method] = {k: v for k, v in row.items() if v is not None}
         return out
+
+
+def _mean(values: Sequence[float | None]) -> float:
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _summarize_seeds(rows: list[dict[str, Metric]]) -> dict[str, Any]:
@@ -95,106 +148,9 @@ def _summarize_seeds(rows: list[dict[str, Metric]]) -> dict[str, Any]:
             summary[key] = [summarize([row[key][m] for row in rows]) for m in range(len(first))]
         else:
             summary[key] = summarize([row[key] for row in rows])
+    if "base" in summary and "new" in summary:
+        summary["hm"] = hm_of_means(summary["base"], summary["new"])
     return summary
-
-
-# --------------------------------------------------------------------------- markdown
-def _cell(entry: Mapping[str, Any] | None) -> str:
-    if not entry or entry.get("mean") is None:
-        return "–"
-    if len(entry.get("values", [])) > 1:
-        return f"{entry['mean']:.2f} ± {entry['std']:.2f}"
-    return f"{entry['mean']:.2f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
-
-
-def base2new_markdown(payload: Mapping[str, Any]) -> list[str]:
-    """A table per dataset (and the average), methods as rows: Base, New, HM, ECE (the paper's Table 1)."""
-    results, lines = payload["results"], []
-    datasets = list(dict.fromkeys(d for by_dataset in results.values() for d in by_dataset))
-    blocks = [(d, {m: results[m].get(d) for m in results}) for d in datasets]
-    if len(datasets) > 1:
-        blocks.insert(0, (f"Average over {len(datasets)} datasets", payload.get("average", {})))
-    for title, by_method in blocks:
-        lines += [f"### {title}", ""]
-        header = ["Method", "Base", "New", "HM", "ECE base", "ECE new"]
-        keys = ["base", "new", "hm", "ece_base", "ece_new"]
-        rows = [[m] + [_cell((r or {}).get(k)) for k in keys] for m, r in by_method.items() if r]
-        lines += _table(header, rows)
-    return lines
-
-
-def cross_markdown(payload: Mapping[str, Any], metric: str = "acc") -> list[str]:
-    """Methods as rows, source then targets as columns, plus the target average (the paper's Tables 2/3)."""
-    results = payload["results"]
-    datasets = list(dict.fromkeys(d for by_dataset in results.values() for d in by_dataset))
-    header = ["Method", *datasets, "Average (targets)"]
-    rows = []
-    for method, by_dataset in results.items():
-        average = payload.get("average", {}).get(method, {}).get(metric)
-        rows.append(
-            [method] + [_cell(by_dataset.get(d, {}).get(metric)) for d in datasets] + [_cell(average)]
-        )
-    title = "Accuracy (%)" if metric == "acc" else "ECE (%)"
-    return [f"### {title}", ""] + _table(header, rows)
-
-
-def template_markdown(payload: Mapping[str, Any]) -> list[str]:
-    """Per-template accuracy S_1..S_M next to the fused P(Y | do(x)) accuracy."""
-    pairs = [("template_base", "base"), ("template_new", "new"), ("template_acc", "acc")]
-    rows, width = [], 0
-    for method, by_dataset in payload["results"].items():
-        for dataset, metrics in by_dataset.items():
-            for template_key, fused_key in pairs:
-                if template_key in metrics:
-                    cells = [_cell(e) for e in metrics[template_key]]
-                    width = max(width, len(cells))
-                    rows.append((method, f"{dataset} ({fused_key})", cells, _cell(metrics[fused_key])))
-    if not rows:
-        return []
-    header = ["Method", "Set", *[f"S{m + 1}" for m in range(width)], "Fused"]
-    body = [[m, s, *(c + [""] * (width - len(c))), f] for m, s, c, f in rows]
-    return ["### Per-template accuracy vs fused", ""] + _table(header, body)
-
-
-def compute_markdown(report: Sequence[Mapping[str, Any]]) -> list[str]:
-    if not report:
-        return []
-    header = ["Method", "M", "Trainable params", "Train images/s", "Inference images/s", "Fit images/s"]
-    rows = [
-        [
-            str(r["method"]),
-            str(r["templates"]),
-            f"{r['trainable_params']:,}",
-            "–" if r.get("train_images_per_s") is None else f"{r['train_images_per_s']:.1f}",
-            f"{r['inference_images_per_s']:.1f}",
-            "–" if r.get("fit_images_per_s") is None else f"{r['fit_images_per_s']:.1f}",
-        ]
-        for r in report
-    ]
-    device = report[0].get("device") or "this machine"
-    note = (
-        f"Measured on {device}. Train / inference: one batch through the full image path (forward + backward "
-        "/ forward); fit: the whole training run, data loading included."
-    )
-    return ["### Compute", "", note, ""] + _table(header, rows)
-
-
-def results_markdown(payload: Mapping[str, Any]) -> str:
-    protocol = payload["protocol"]
-    seeds = ", ".join(str(s) for s in payload.get("seeds", []))
-    lines = [f"# Results: {protocol}", "", f"Mean ± std over seeds {seeds}; accuracy and ECE in percent.", ""]
-    if protocol == "base2new":
-        lines += base2new_markdown(payload)
-    else:
-        lines += cross_markdown(payload, "acc") + cross_markdown(payload, "ece")
-    lines += template_markdown(payload) + compute_markdown(payload.get("compute", []))
-    return "\n".join(lines).rstrip() + "\n"
 
 
 def write_results(out_dir: str | Path, payload: Mapping[str, Any]) -> tuple[Path, Path]:

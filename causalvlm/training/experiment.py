@@ -20,6 +20,8 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
+from causalvlm.evaluation.delta import check_delta_vs
+from causalvlm.evaluation.probe import probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
 from causalvlm.training.config import OptimConfig, TrainConfig
 from causalvlm.training.methods import METHODS, MethodSpec, method_spec
@@ -59,6 +61,7 @@ class ExperimentConfig:
     scm: str | None = None  # graph name or .gml path; None → cdc_frontdoor
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    delta_vs: str | None = None  # Δ column baseline (a method label of the run); None → strongest other method
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=10))
 
     def method_specs(self) -> list[MethodSpec]:
@@ -158,6 +161,7 @@ def validate_experiment(config: ExperimentConfig) -> tuple[ProtocolConfig, list[
     if config.protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {config.protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
     specs = config.method_specs()
+    check_delta_vs(config.delta_vs, [spec.label for spec in specs])
     check_backbone_options(config.backbone, config.pretrained)
     resolve_scm(config.scm)  # an unknown graph name or a missing .gml fails here
     data_root = os.path.expanduser(os.path.expandvars(config.data_root))
@@ -203,9 +207,7 @@ def prepare_world(config: ExperimentConfig, protocol: ProtocolConfig) -> None:
     """Write the ShapeWorld task under data_root when the experiment uses it and it is not there yet."""
     if "shapeworld" not in [*protocol.datasets, *protocol.targets]:
         return
-    root = os.path.expanduser(
-        str(protocol.dataset_options.get("shapeworld", {}).get("root", protocol.data_root))
-    )
+    root = world_root(protocol)
     try:
         DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
     except FileNotFoundError:
@@ -215,6 +217,13 @@ def prepare_world(config: ExperimentConfig, protocol: ProtocolConfig) -> None:
         worlds.make_task(root, shots=protocol.shots, seed=1, **{**WORLD_TASK, **config.world})
 
 
+def world_root(protocol: ProtocolConfig) -> str:
+    """The folder that holds (or will hold) the ShapeWorld task of this run."""
+    return os.path.expanduser(
+        str(protocol.dataset_options.get("shapeworld", {}).get("root", protocol.data_root))
+    )
+
+
 def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print) -> Path:
     """Validate, run the protocol and write ``results.json``, ``results.md`` and the figures into ``out``."""
     protocol, specs = validate_experiment(config)
@@ -222,6 +231,8 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     backbone = load_backbone(config.backbone, config.pretrained)
     runner = ProtocolRunner(protocol, backbone, log=log)
     output = runner.run()
+    # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
+    probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
     payload = build_payload(
         protocol.protocol,
         output.collector,
@@ -229,9 +240,11 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         {spec.label: spec.to_dict() for spec in specs},
         config=_jsonable(asdict(config)),
         targets=protocol.targets,
+        delta_vs=config.delta_vs,
+        probe=probe,
     )
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
-        write_report(config.out, payload, output.evaluations, resolve_scm(config.scm))
+        write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
     return Path(config.out)
 
 

@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--devices", type=int, help="devices to train on (>1: DDP)")
     p.add_argument("--accelerator", help="cpu | gpu | auto")
+    p.add_argument(
+        "--delta-vs", metavar="METHOD", help="Δ column baseline, a method row of the run (default: strongest other)"
+    )
     p.add_argument("--out", help="output folder")
     p.add_argument("--resume", action="store_true", default=None, help="continue runs from their last.ckpt")
     p.add_argument("--progress", action="store_true", help="show Lightning's progress bar and messages")
@@ -63,6 +66,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         "shots": args.shots,
         "out": args.out,
         "resume": args.resume,
+        "delta_vs": args.delta_vs,
     }
     overrides = {k: v for k, v in simple.items() if v is not None}
     if args.pretrained in ("none", "None"):  # random initialisation, e.g. for timing without weights

@@ -92,8 +92,14 @@ def test_results_json_schema_over_seeds(micro_clip_path, jpeg_root, tmp_path, fa
     for label, by_dataset in payload["results"].items():
         metrics = by_dataset["imagefolder"]
         assert set(metrics) == BASE2NEW_KEYS
-        for key in ("base", "new", "hm", "ece_base", "ece_new"):
+        for key in ("base", "new", "ece_base", "ece_new"):
             check_summary(metrics[key], [1, 2])
+        # HM is the paper's: HM of the seed-mean base and new accuracy; its values are the per-seed HMs
+        hm = metrics["hm"]
+        assert hm["rule"] == "HM(mean base, mean new)"
+        check_summary({k: v for k, v in hm.items() if k != "rule"}, [1, 2])
+        base, new = metrics["base"]["mean"], metrics["new"]["mean"]
+        assert hm["mean"] == pytest.approx(2 * base * new / (base + new) if base + new else 0.0)
         for entry in metrics["template_base"] + metrics["template_new"]:
             check_summary(entry, [1, 2])
         history = payload["history"][label]["imagefolder"]
@@ -107,8 +113,12 @@ def test_results_json_schema_over_seeds(micro_clip_path, jpeg_root, tmp_path, fa
     assert compute["cdc[M=1]"]["templates"] == 1  # the sweep over compute_templates
     assert compute["cdc[M=2]"]["fit_images_per_s"] > 0 and compute["cdc[M=1]"]["fit_images_per_s"] is None
     markdown = (out / "results.md").read_text()
-    assert "| Method | Base | New | HM | ECE base | ECE new |" in markdown
+    assert f"| Method | Base | New | HM | Δ HM vs {payload['delta']['baseline']} | ECE base | ECE new |" in markdown
     assert "| cdc[M=2] |" in markdown
+    # Δ's default baseline: the non-CDC row with the highest average HM (the first listed wins a tie)
+    others = {m: payload["average"][m]["hm"]["mean"] for m in ("zeroshot", "coop")}
+    assert payload["delta"]["baseline"] == max(others, key=others.get)
+    assert "paper (printed)" not in markdown and payload["paper"] is None  # imagefolder is not in the paper
     assert "| Method | Base | New | HM |" in capsys.readouterr().out  # run.py prints the table
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
@@ -257,4 +267,10 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     assert payload["config"]["pretrained"] == str(TINY_CLIP_CHECKPOINT)
     for metrics in payload["results"].values():
         assert 0.0 <= metrics["shapeworld"]["hm"]["mean"] <= 100.0
+    # Fig. 1a on the world's test images: in the figures, in results.json and in results.md
+    assert (out / "similarity_probe.png").is_file()
+    assert payload["figures"]["similarity_probe"] == "similarity_probe.png"
+    assert payload["probe"]["images"] == 24 * 4
+    assert set(payload["probe"]["cosine"]) >= {"full description", "class only", "object_colour"}
+    assert "### Similarity probe (Fig. 1a)" in (out / "results.md").read_text()
     assert "| cdc |" in capsys.readouterr().out
