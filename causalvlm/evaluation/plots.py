@@ -178,7 +178,9 @@ def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
 def _violins(axes, cosines: Mapping[str, np.ndarray], colours: Sequence[str]) -> None:
     """One violin per entry, its mean as a dot and printed above it."""
     cosines = {kind: values[~np.isnan(values)] for kind, values in cosines.items()}
-    kept = [(kind, values, c) for (kind, values), c in zip(cosines.items(), colours, strict=True) if values.size]
+    kept = [
+        (kind, values, c) for (kind, values), c in zip(cosines.items(), colours, strict=True) if values.size
+    ]
     positions = list(range(1, len(kept) + 1))
     violins = axes.violinplot([values for _, values, _ in kept], positions, showextrema=False, widths=0.8)
     for body, (_, _, colour) in zip(violins["bodies"], kept, strict=True):
@@ -191,7 +193,9 @@ def _violins(axes, cosines: Mapping[str, np.ndarray], colours: Sequence[str]) ->
     top = max(float(values.max()) for _, values, _ in kept)
     axes.set_ylim(low - 0.05 * (top - low), top + 0.12 * (top - low))
     for x, mean in zip(positions, means, strict=True):
-        axes.annotate(f"{mean:.3f}", (x, top), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8)
+        axes.annotate(
+            f"{mean:.3f}", (x, top), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8
+        )
     axes.set_xticks(positions)
     axes.set_xticklabels([kind.replace("_", " ") for kind, _, _ in kept], rotation=25, ha="right", fontsize=8)
     axes.grid(axis="y", alpha=0.3)

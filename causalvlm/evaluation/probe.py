@@ -125,9 +125,7 @@ def similarity_probe(
     x = torch.nn.functional.normalize(image_features.float().cpu(), dim=-1)
 
     def cos(column: Sequence[str | None]) -> np.ndarray:
-        return np.array(
-            [float("nan") if t is None else float(x[i] @ text[t]) for i, t in enumerate(column)]
-        )
+        return np.array([float("nan") if t is None else float(x[i] @ text[t]) for i, t in enumerate(column)])
 
     def probe(paired: Sequence[Description]) -> ProbeResult:
         return ProbeResult(
@@ -153,7 +151,9 @@ def encode_pil(backbone: FrozenCLIP, images: Sequence[Image.Image], batch_size: 
     device = backbone.logit_scale.device
     out = []
     for start in range(0, len(images), batch_size):
-        batch = torch.stack([backbone.preprocess(im.convert("RGB")) for im in images[start : start + batch_size]])
+        batch = torch.stack(
+            [backbone.preprocess(im.convert("RGB")) for im in images[start : start + batch_size]]
+        )
         out.append(backbone.encode_image(batch.to(device)).float().cpu())
     return torch.cat(out)
 

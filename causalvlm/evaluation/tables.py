@@ -51,7 +51,8 @@ def _delta_cell(payload: Mapping[str, Any], method: str, dataset: str | None) ->
 
 
 def _paper_note(paper: Mapping[str, Any]) -> str:
-    note = f"{paper['label'].capitalize()}: {paper['table']} of the paper ({paper['setting']}); not measured here."
+    label, table, setting = paper["label"].capitalize(), paper["table"], paper["setting"]
+    note = f"{label}: {table} of the paper ({setting}); not measured here."
     if paper.get("setting_differs"):
         note += f" This run differs: {paper['setting_differs']}."
     return note
@@ -72,7 +73,15 @@ def base2new_markdown(payload: Mapping[str, Any]) -> list[str]:
     delta_header = _delta_header(payload)
     for title, dataset, by_method in blocks:
         lines += [f"### {title}", ""]
-        header = ["Method", "Base", "New", "HM", *([delta_header] if delta_header else []), "ECE base", "ECE new"]
+        header = [
+            "Method",
+            "Base",
+            "New",
+            "HM",
+            *([delta_header] if delta_header else []),
+            "ECE base",
+            "ECE new",
+        ]
         rows = []
         for method, metrics in by_method.items():
             if not metrics:
@@ -110,7 +119,12 @@ def cross_markdown(payload: Mapping[str, Any], metric: str = "acc") -> list[str]
     results = payload["results"]
     datasets = list(dict.fromkeys(d for by_dataset in results.values() for d in by_dataset))
     delta_header = _delta_header(payload) if metric == "acc" else None
-    header = ["Method", *datasets, "Average (targets)", *([delta_header + " (average)"] if delta_header else [])]
+    header = [
+        "Method",
+        *datasets,
+        "Average (targets)",
+        *([delta_header + " (average)"] if delta_header else []),
+    ]
     rows = []
     for method, by_dataset in results.items():
         average = payload.get("average", {}).get(method, {}).get(metric)

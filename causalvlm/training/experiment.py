@@ -61,7 +61,9 @@ class ExperimentConfig:
     scm: str | None = None  # graph name or .gml path; None → cdc_frontdoor
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
-    delta_vs: str | None = None  # Δ column baseline (a method label of the run); None → strongest other method
+    delta_vs: str | None = (
+        None  # Δ column baseline (a method label of the run); None → strongest other method
+    )
     train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=10))
 
     def method_specs(self) -> list[MethodSpec]:

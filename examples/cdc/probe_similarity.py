@@ -18,12 +18,12 @@ from pathlib import Path
 from PIL import Image
 
 import causalvlm.worlds as worlds
+from causalvlm.data import Datum
 from causalvlm.evaluation.atomic import atomic_write_json
 from causalvlm.evaluation.features import encode_images
 from causalvlm.evaluation.plots import plot_similarity_probe
 from causalvlm.evaluation.probe import encode_pil, similarity_probe, world_descriptions
 from causalvlm.evaluation.probe_csv import DEFAULT_TEMPLATE, check_text_lengths, read_probe_csv
-from causalvlm.data import Datum
 from causalvlm.training.experiment import check_backbone_options
 from causalvlm.training.protocols import load_backbone
 
@@ -31,7 +31,9 @@ from causalvlm.training.protocols import load_backbone
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", help="real images: a CSV of image, class, description, part:<factor>... columns")
-    p.add_argument("--template", default=DEFAULT_TEMPLATE, help="class-only prompt for --csv (default: %(default)r)")
+    p.add_argument(
+        "--template", default=DEFAULT_TEMPLATE, help="class-only prompt for --csv (default: %(default)r)"
+    )
     p.add_argument("--images", type=int, default=1200, help="world: number of images to render")
     p.add_argument("--seed", type=int, default=10_000, help="world: seed of the rendered images")
     p.add_argument("--backbone", default=str(worlds.TINY_CLIP_CONFIG), help="open_clip arch or config JSON")

@@ -45,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--devices", type=int, help="devices to train on (>1: DDP)")
     p.add_argument("--accelerator", help="cpu | gpu | auto")
     p.add_argument(
-        "--delta-vs", metavar="METHOD", help="Δ column baseline, a method row of the run (default: strongest other)"
+        "--delta-vs",
+        metavar="METHOD",
+        help="Δ column baseline, a method row of the run (default: strongest other)",
     )
     p.add_argument("--out", help="output folder")
     p.add_argument("--resume", action="store_true", default=None, help="continue runs from their last.ckpt")

@@ -113,7 +113,10 @@ def test_results_json_schema_over_seeds(micro_clip_path, jpeg_root, tmp_path, fa
     assert compute["cdc[M=1]"]["templates"] == 1  # the sweep over compute_templates
     assert compute["cdc[M=2]"]["fit_images_per_s"] > 0 and compute["cdc[M=1]"]["fit_images_per_s"] is None
     markdown = (out / "results.md").read_text()
-    assert f"| Method | Base | New | HM | Δ HM vs {payload['delta']['baseline']} | ECE base | ECE new |" in markdown
+    assert (
+        f"| Method | Base | New | HM | Δ HM vs {payload['delta']['baseline']} | ECE base | ECE new |"
+        in markdown
+    )
     assert "| cdc[M=2] |" in markdown
     # Δ's default baseline: the non-CDC row with the highest average HM (the first listed wins a tie)
     others = {m: payload["average"][m]["hm"]["mean"] for m in ("zeroshot", "coop")}
