@@ -191,6 +191,7 @@ def test_resume_reuses_finished_runs(micro_clip_path, jpeg_root, tmp_path, fast_
         (["--seeds", "1", "1"], "seeds"),
         (["--shots", "0"], "shots"),
         (["--epochs", "0"], "max_epochs"),
+        (["--method", "coop", "cdc", "--delta-vs", "maple"], "delta_vs 'maple' is not a method of this run"),
     ],
 )
 def test_bad_options_fail_before_training_with_a_clear_error(
@@ -213,6 +214,17 @@ def test_bad_config_files_are_named(tmp_path, capsys):
     config.write_text("train: {lr: 0.1}\n")
     assert run.main(["--config", str(config)]) == 2
     assert "unknown train option(s) ['lr']" in capsys.readouterr().err
+
+
+def test_delta_vs_from_yaml_and_command_line(tmp_path):
+    from causalvlm.training.experiment import build_experiment, validate_experiment
+
+    config = tmp_path / "delta.yaml"
+    config.write_text(yaml.safe_dump({"delta_vs": "coop", "methods": ["zeroshot", "coop", "cdc"]}))
+    assert build_experiment(config).delta_vs == "coop"
+    validate_experiment(build_experiment(config))
+    argv = ["--config", str(config), "--delta-vs", "zeroshot"]
+    assert build_experiment(config, run.overrides_from(run.parse_args(argv))).delta_vs == "zeroshot"
 
 
 def test_protocol_choice_is_checked_by_the_parser(capsys):
