@@ -190,20 +190,28 @@ def compute_markdown(report: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def probe_markdown(probe: Mapping[str, Any] | None) -> list[str]:
-    """Mean cosine of each image with its full description, the class-only prompt and each factor's phrase."""
+    """Mean cosine of each image with its full description, the class-only prompt and each factor's phrase,
+    and (the control) with the same kind of text taken from another image."""
     if not probe:
         return []
     rows = [
-        [kind, f"{entry['mean']:.3f}", f"{entry['std']:.3f}", str(entry["count"])]
+        [
+            kind,
+            f"{entry['mean']:.3f}",
+            f"{entry['std']:.3f}",
+            "–" if entry.get("mismatched_mean") is None else f"{entry['mismatched_mean']:.3f}",
+            str(entry["count"]),
+        ]
         for kind, entry in probe["cosine"].items()
+        if entry["mean"] is not None
     ]
     note = (
         f"{probe['images']} images; full description above class-only prompt for "
-        f"{100 * probe['full_above_class']:.1f} % of them (figure: {probe['figure']})."
+        f"{100 * probe['full_above_class']:.1f} % of them (figure: {probe['figure']}). Control: the same "
+        "kind of text from another image; a cosine that does not drop there is not read from the image."
     )
-    return ["### Similarity probe (Fig. 1a)", "", note, ""] + _table(
-        ["Text", "Mean cosine", "Std", "Images"], rows
-    )
+    header = ["Text", "Mean cosine", "Std", "Mean cosine, another image's text", "Images"]
+    return ["### Similarity probe (Fig. 1a)", "", note, ""] + _table(header, rows)
 
 
 def results_markdown(payload: Mapping[str, Any]) -> str:
