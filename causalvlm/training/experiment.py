@@ -231,10 +231,11 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     protocol, specs = validate_experiment(config)
     prepare_world(config, protocol)
     backbone = load_backbone(config.backbone, config.pretrained)
+    # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
+    # Computed before training (it needs none), so a task without recorded factors fails before any work.
+    probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
     runner = ProtocolRunner(protocol, backbone, log=log)
     output = runner.run()
-    # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
-    probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
     payload = build_payload(
         protocol.protocol,
         output.collector,
