@@ -8,8 +8,10 @@ file and the mismatched keys named.
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,28 @@ from torch import nn
 REQUIRED_CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
 # How many mismatched keys an error message lists before it says "and N more".
 MAX_KEYS_IN_ERROR = 8
+# open_clip's warning when it builds a model with no weights; true for from_config, false when we load a file next.
+RANDOM_INIT_WARNING = "No pretrained weights loaded for model"
+
+log = logging.getLogger(__name__)
+
+
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return RANDOM_INIT_WARNING not in record.getMessage()
+
+
+@contextmanager
+def _weights_follow() -> Iterator[None]:
+    """Silence open_clip's "initialized randomly" warning (logged on the root logger) while a model is built
+    whose weights are loaded right after: the message would make a user believe the model is random."""
+    root = logging.getLogger()
+    quiet = _DropRandomInitWarning()
+    root.addFilter(quiet)
+    try:
+        yield
+    finally:
+        root.removeFilter(quiet)
 
 
 def resolve_arch(arch_or_json_path: str | Path) -> str:
@@ -150,7 +174,8 @@ def build_from_checkpoint(
     for key in ("input_resolution", "context_length", "vocab_size"):  # scalars OpenAI archives carry
         state_dict.pop(key, None)
     use_quick_gelu = torchscript if quick_gelu is None else quick_gelu
-    model, tokenizer, preprocess = build_from_config(arch, quick_gelu=use_quick_gelu)
+    with _weights_follow():
+        model, tokenizer, preprocess = build_from_config(arch, quick_gelu=use_quick_gelu)
     # Scripted archives also hold non-persistent buffers (open_clip's attn_mask); the model has its own.
     persistent = set(model.state_dict())
     for name, _ in model.named_buffers():
@@ -160,4 +185,5 @@ def build_from_checkpoint(
         state_dict["logit_scale"] = state_dict["logit_scale"].reshape(model.logit_scale.shape)
     check_state_dict_matches(model, state_dict, path)
     model.load_state_dict(state_dict, strict=True)
+    log.info("loaded %d tensors of %s from %s", len(state_dict), Path(str(arch)).stem, path)
     return model, tokenizer, preprocess

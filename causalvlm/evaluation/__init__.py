@@ -3,7 +3,12 @@ paper's printed rows), plots, the compute report and the similarity probe of Fig
 
 from __future__ import annotations
 
-from causalvlm.evaluation.atomic import atomic_save_figure, atomic_write_json, atomic_write_text
+from causalvlm.evaluation.atomic import (
+    atomic_save_figure,
+    atomic_write_json,
+    atomic_write_text,
+    remove_stale_temp_files,
+)
 from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.delta import build_delta, choose_baseline
 from causalvlm.evaluation.features import FeatureCache, encode_images
@@ -49,6 +54,7 @@ __all__ = [
     "paper_rows",
     "read_probe_csv",
     "reliability_bins",
+    "remove_stale_temp_files",
     "results_markdown",
     "similarity_probe",
     "summarize",

@@ -4,7 +4,9 @@ The payload (results.json) carries the per-seed numbers, their summaries by the 
 the paper's printed rows where the run covers them and, on the world, the similarity probe's summary.
 
 Every file is written atomically (temp file + ``os.replace``), so an interrupted run never leaves a
-truncated results file; files are written only after all numbers exist.
+truncated results file; files are written only after all numbers exist. ``results.json`` is the commit mark:
+the previous one is removed first and the new one is written last, after results.md and every figure, so
+whenever a results.json exists, the figures and the table beside it are complete and come from the same run.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from causalvlm.evaluation.plots import (
     plot_template_accuracy,
 )
 from causalvlm.evaluation.probe import ProbeResult
-from causalvlm.evaluation.results import ResultsCollector, write_results
+from causalvlm.evaluation.results import RESULTS_JSON, ResultsCollector, write_results
 from causalvlm.scm import SCM
 
 FIGURES = {
@@ -88,10 +90,11 @@ def write_report(
     scm: SCM,
     probe: ProbeResult | None = None,
 ) -> list[Path]:
-    """Write results.json, results.md and the figures into ``out_dir``; returns the written paths."""
+    """Write the figures, results.md and, last, results.json into ``out_dir``; returns the written paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = list(write_results(out_dir, payload))
+    (out_dir / RESULTS_JSON).unlink(missing_ok=True)  # no results.json until everything beside it is new
+    written: list[Path] = []
 
     # Fig. 1b: one curve pair per method on the first dataset (its first seed).
     histories = {
@@ -121,4 +124,5 @@ def write_report(
         written.append(plot_compute(payload["compute"], out_dir / FIGURES["compute"]))
     if probe is not None:
         written.append(plot_similarity_probe(probe, out_dir / PROBE_FIGURE))
+    written += write_results(out_dir, payload)  # results.md, then results.json: the last file written
     return written

@@ -26,6 +26,7 @@ In ``average``, ``values`` are per-seed averages over the datasets. Cross-datase
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,12 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
+from causalvlm.evaluation.atomic import atomic_write_text
 from causalvlm.evaluation.metrics import harmonic_mean
 from causalvlm.evaluation.tables import results_markdown
 
 Metric = float | list[float]
 HM_RULE = "HM(mean base, mean new)"  # the per-dataset and the Avg-row rule of the paper's Table 1
+RESULTS_JSON = "results.json"
+RESULTS_MD = "results.md"
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
@@ -154,9 +157,13 @@ def _summarize_seeds(rows: list[dict[str, Metric]]) -> dict[str, Any]:
 
 
 def write_results(out_dir: str | Path, payload: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``results.json`` and ``results.md`` into ``out_dir``, each atomically."""
+    """Write ``results.md``, then ``results.json`` into ``out_dir``, each atomically; returns (json, md).
+
+    results.json comes last: a run killed in between leaves no results.json claiming a table it lacks.
+    """
     out_dir = Path(out_dir)
     markdown = results_markdown(payload)  # build both before touching either file
-    json_path = atomic_write_json(out_dir / "results.json", payload)
-    md_path = atomic_write_text(out_dir / "results.md", markdown)
+    text = json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    md_path = atomic_write_text(out_dir / RESULTS_MD, markdown)
+    json_path = atomic_write_text(out_dir / RESULTS_JSON, text)
     return json_path, md_path

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,22 @@ import yaml
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
+from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
-from causalvlm.evaluation.probe import probe_world_task
+from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
 from causalvlm.training.config import OptimConfig, TrainConfig
 from causalvlm.training.methods import METHODS, MethodSpec, method_spec
+from causalvlm.training.output_lock import (
+    RUNS_NAME,
+    OutputLock,
+    check_output_folder,
+    clean_output_folder,
+    clear_previous_outputs,
+    describe_holder,
+)
 from causalvlm.training.protocols import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
@@ -33,6 +43,7 @@ from causalvlm.training.protocols import (
     ProtocolRunner,
     load_backbone,
 )
+from causalvlm.training.run_identity import backbone_identity
 
 METHOD_KEYS = ("method", "templates", "aggregator", "no_vsd", "aug", "beta", "gamma", "aggregator_options")
 # The world demo: 24 shapes (12 base, 12 new), 50 test images per shape, colour spuriously tied to shape.
@@ -55,7 +66,8 @@ class ExperimentConfig:
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
     shots: int = 16
     out: str = "outputs/cdc"
-    resume: bool = False  # continue each run from out/runs/.../last.ckpt where one exists
+    resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
+    overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
     world: dict[str, Any] = field(default_factory=dict)  # make_task options over WORLD_TASK (rho, ...)
     scm: str | None = None  # graph name or .gml path; None → cdc_frontdoor
@@ -180,8 +192,9 @@ def validate_experiment(config: ExperimentConfig) -> tuple[ProtocolConfig, list[
         train=config.train,
         dataset_options=dict(config.dataset_options),
         scm=config.scm,
-        runs_dir=str(Path(config.out) / "runs"),
+        runs_dir=str(Path(config.out) / RUNS_NAME),
         resume=config.resume,
+        overwrite=config.overwrite,
         compute_templates=list(config.compute_templates),
     )
     return protocol, specs
@@ -226,16 +239,59 @@ def world_root(protocol: ProtocolConfig) -> str:
     )
 
 
+def run_context(config: ExperimentConfig, protocol: ProtocolConfig, backbone: FrozenCLIP) -> dict[str, Any]:
+    """What a run's numbers depend on beyond the protocol: the backbone (weights by content hash), the world."""
+    context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
+    if "shapeworld" in [*protocol.datasets, *protocol.targets]:
+        context["world"] = _jsonable({**WORLD_TASK, **config.world})
+    return context
+
+
 def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print) -> Path:
-    """Validate, run the protocol and write ``results.json``, ``results.md`` and the figures into ``out``."""
+    """Validate, run the protocol and write the figures, ``results.md`` and ``results.json`` into ``out``.
+
+    The main process holds ``out``'s lock throughout (see :mod:`causalvlm.training.output_lock`): a second
+    experiment into the same folder stops at once, naming this one. DDP worker processes, which run this
+    function too, neither lock nor write.
+    """
     protocol, specs = validate_experiment(config)
-    prepare_world(config, protocol)
-    backbone = load_backbone(config.backbone, config.pretrained)
-    # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
-    # Computed before training (it needs none), so a task without recorded factors fails before any work.
-    probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
-    runner = ProtocolRunner(protocol, backbone, log=log)
-    output = runner.run()
+    main_process = rank_zero_only.rank == 0
+    lock = OutputLock(config.out) if main_process else nullcontext()
+    with lock:
+        if main_process:
+            _take_over(lock, config, log)
+        prepare_world(config, protocol)
+        backbone = load_backbone(config.backbone, config.pretrained)
+        # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
+        # Computed before training (it needs none), so a task without recorded factors fails before any work.
+        probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
+        protocol = replace(protocol, run_context=run_context(config, protocol, backbone))
+        runner = ProtocolRunner(protocol, backbone, log=log)
+        runner.prepare()  # every data and run-directory check, before anything is deleted or trained
+        if config.overwrite and main_process:
+            for path in clear_previous_outputs(config.out):
+                log(f"--overwrite: removed {path}")
+        output = runner.run()
+        _write_report(config, protocol, specs, output, probe)
+    return Path(config.out)
+
+
+def _take_over(lock: OutputLock, config: ExperimentConfig, log: Callable[[str], None]) -> None:
+    """Under the lock: refuse an earlier experiment's runs without resume/overwrite; remove stale temp files."""
+    if lock.previous:
+        log(f"note: {config.out} was left locked by {describe_holder(lock.previous)}, which is no longer running")
+    check_output_folder(config.out, config.resume, config.overwrite)
+    for path in clean_output_folder(config.out):
+        log(f"removed {path}, left by an interrupted write")
+
+
+def _write_report(
+    config: ExperimentConfig,
+    protocol: ProtocolConfig,
+    specs: list[MethodSpec],
+    output: Any,
+    probe: ProbeResult | None,
+) -> None:
     payload = build_payload(
         protocol.protocol,
         output.collector,
@@ -248,7 +304,6 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     )
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
-    return Path(config.out)
 
 
 def _jsonable(value: Any) -> Any:

@@ -21,6 +21,7 @@ from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.training.config import OptimConfig
 
 ECE_BINS = 15
+FROZEN_PREFIX = "classifier.backbone."  # state-dict keys of the frozen CLIP, left out of checkpoints
 
 
 def warmup_cosine_factor(epoch: int, max_epochs: int, optim: OptimConfig) -> float:
@@ -165,6 +166,14 @@ class PromptTuningModule(pl.LightningModule):
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["history"] = list(self.history)
+        # CLIP is frozen: a checkpoint keeps the prompts only (KB, not the backbone's hundreds of MB each
+        # epoch); the run's config identifies the backbone weights by their hash, checked on resume.
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(FROZEN_PREFIX)
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = list(checkpoint.get("history", []))
+        state = checkpoint["state_dict"]
+        if not any(k.startswith(FROZEN_PREFIX) for k in state):  # put the (unchanged) backbone back
+            state.update({k: v for k, v in self.state_dict().items() if k.startswith(FROZEN_PREFIX)})

@@ -5,21 +5,24 @@
 * ``cross-dataset`` — train on the source dataset (all classes), test on each target dataset (Table 2).
 * ``cross-domain`` — train on ImageNet, test on its shifted versions with the same classes (Table 3).
 
-Everything is prepared and validated first (options, dataset roots, split files, images), so a bad input
-fails before any training. Test-set image features are encoded once and shared by all methods and seeds.
+Everything is prepared and validated first (options, dataset roots, split files, images, and every run
+directory with its checkpoint when ``runs_dir`` is set), so a bad input or a resume under other settings fails
+before any training. Test-set image features are encoded once and shared by all methods and seeds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.data import DATASETS, DatasetSplits, validate_images
@@ -36,9 +39,12 @@ from causalvlm.training.methods import (
     uses_cached_features,
     with_templates,
 )
-from causalvlm.training.trainer import fit
+from causalvlm.training.run_dirs import RunDirectory
+from causalvlm.training.run_identity import split_digest, weights_sha256
+from causalvlm.training.trainer import fit, resolve_precision
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
+RANDOM_INIT_SEED = 0  # the seed of a backbone built without weights (--pretrained none)
 CROSS_DATASET_TARGETS = (
     "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
@@ -61,8 +67,12 @@ class ProtocolConfig:
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     scm: str | None = None  # graph the classifier is checked against; None → cdc_frontdoor
-    runs_dir: str | None = None  # checkpoints + CSV logs per run go under here
-    resume: bool = False  # continue from runs_dir/.../last.ckpt where one exists
+    runs_dir: str | None = None  # config.json + checkpoints + CSV logs per run go under here
+    resume: bool = False  # continue runs_dir/... runs from their last.ckpt (same settings only)
+    overwrite: bool = False  # delete an existing run directory and train that run from the start
+    # Settings outside this config that change a run's numbers, recorded with each run and checked on resume:
+    # {"backbone": {...}, "world": {...}}; without "backbone" the loaded weights' hash stands for it.
+    run_context: dict[str, Any] = field(default_factory=dict)
     max_image_checks: int | None = 2000  # images decoded per dataset before training (None = all)
     compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # M values timed for CDC
     compute_batch: int = 8  # images per timed batch
@@ -88,6 +98,8 @@ class ProtocolConfig:
             raise ValueError(f"methods repeat a table row: {labels}")
         if any(m < 1 for m in self.compute_templates):
             raise ValueError(f"compute_templates must be >= 1, got {self.compute_templates}")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite exclude each other: continue the runs, or delete them")
 
 
 @dataclass
@@ -100,9 +112,15 @@ class ProtocolOutput:
 
 
 def load_backbone(arch: str, pretrained: str | None = None) -> FrozenCLIP:
-    """``--backbone ARCH --pretrained TAG|PATH``: a local checkpoint, an open_clip tag, or random init."""
+    """``--backbone ARCH --pretrained TAG|PATH``: a local checkpoint, an open_clip tag, or random init.
+
+    Random init draws from a fixed seed (0), without touching the global RNG: the same command builds the
+    same model in every process, so such runs are reproducible and can be resumed.
+    """
     if pretrained is None:
-        return FrozenCLIP.from_config(arch)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            return FrozenCLIP.from_config(arch)
     if Path(pretrained).expanduser().is_file() or Path(pretrained).suffix in (".pt", ".pth", ".bin", ".ckpt"):
         return FrozenCLIP.from_checkpoint(Path(pretrained).expanduser(), arch)
     return FrozenCLIP.from_pretrained(arch, pretrained)
@@ -122,13 +140,22 @@ class ProtocolRunner:
         self.features = FeatureCache(backbone, batch_size=config.train.eval_batch_size)
         self._splits: dict[tuple[str, str, int], DatasetSplits] = {}
         self._fit_rates: dict[str, float | None] = {}  # images/s of the first real fit of each method
+        self._prepared = False
+        # (label, dataset, seed) → (run config, checkpoint to resume from or None), decided in prepare()
+        self._plans: dict[tuple[str, str, int], tuple[dict[str, Any], Path | None]] = {}
+        self._context: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ data
+    def _root(self, name: str) -> str:
+        """The root a dataset is read from: its own ``root`` option, else ``data_root``."""
+        return os.path.expanduser(str(self.config.dataset_options.get(name, {}).get("root", self.config.data_root)))
+
     def _build(self, name: str, subsample: str, seed: int) -> DatasetSplits:
         key = (name, subsample, seed)
         if key not in self._splits:
             options = dict(self.config.dataset_options.get(name, {}))
-            root = os.path.expanduser(str(options.pop("root", self.config.data_root)))  # per-dataset root
+            options.pop("root", None)
+            root = self._root(name)
             self._splits[key] = DATASETS.build(
                 name,
                 root=root,
@@ -139,8 +166,25 @@ class ProtocolRunner:
             )
         return self._splits[key]
 
+    def _run_sets(self, dataset: str, seed: int) -> tuple[DatasetSplits, dict[str, DatasetSplits]]:
+        """The training splits of one run and its named evaluation sets."""
+        if self.config.protocol == "base2new":
+            base, new = self._build(dataset, "base", seed), self._build(dataset, "new", seed)
+            return base, {"base": base, "new": new}
+        source = self._build(dataset, "all", seed)
+        targets = {t: self._build(t, "all", self.config.seeds[0]) for t in self.config.targets}
+        return source, {dataset: source, **targets}
+
     def prepare(self) -> None:
-        """Build every split for every seed and decode a spread of images; raise before any training."""
+        """Build every split for every seed, decode a spread of images and decide every run's start (fresh or
+        resumed, after checking its directory and checkpoint); raise before any training. Runs once."""
+        if self._prepared:
+            return
+        self._check_data()
+        self._plan_runs()
+        self._prepared = True
+
+    def _check_data(self) -> None:
         cfg = self.config
         subsamples = ("base", "new") if cfg.protocol == "base2new" else ("all",)
         for name in cfg.datasets:
@@ -163,11 +207,82 @@ class ProtocolRunner:
                 raise ValueError(f"target dataset {name!r} has no test images under {cfg.data_root}")
             validate_images(target.test, max_check=cfg.max_image_checks)
 
-    # ------------------------------------------------------------------ one (method, dataset, seed)
+    # ------------------------------------------------------------------ run directories and resume
     def _run_dir(self, spec: MethodSpec, dataset: str, seed: int) -> Path | None:
         if self.config.runs_dir is None:
             return None
         return Path(self.config.runs_dir) / _slug(spec.label) / _slug(dataset) / f"seed{seed}"
+
+    def run_context(self) -> dict[str, Any]:
+        """``config.run_context``, with the loaded weights' hash as the backbone when it names none."""
+        if self._context is None:
+            context = _jsonable(self.config.run_context)
+            if "backbone" not in context:
+                context["backbone"] = {"weights_sha256": weights_sha256(self.backbone)}
+            self._context = context
+        return self._context
+
+    def run_config(
+        self, spec: MethodSpec, dataset: str, seed: int, train: DatasetSplits, evals: dict[str, DatasetSplits]
+    ) -> dict[str, Any]:
+        """Everything that changes this run's numbers, as plain JSON (see causalvlm.training.run_identity)."""
+        cfg, tc = self.config, self.config.train
+        options = {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"}
+        eval_roots = {name: self._root(name if name in [dataset, *cfg.targets] else dataset) for name in evals}
+        return {
+            "protocol": cfg.protocol,
+            "method": _jsonable(spec.to_dict()),
+            "dataset": dataset,
+            "dataset_options": _jsonable(options),
+            "shots": cfg.shots,
+            "seed": seed,
+            "template": train.template,
+            "scm": cfg.scm,
+            "data": {
+                "train": split_digest(train.train_x, self._root(dataset), with_sizes=True),
+                **{f"eval_{name}": split_digest(s.test, eval_roots[name]) for name, s in evals.items()},
+            },
+            "train": {
+                "max_epochs": tc.max_epochs,
+                "batch_size": tc.batch_size,
+                "devices": tc.devices,
+                "precision": resolve_precision(tc),
+                "validate_every_epoch": tc.validate_every_epoch,
+                "optim": asdict(tc.optim),
+            },
+            **self.run_context(),
+        }
+
+    def _plan_runs(self) -> None:
+        """Check every training run's directory against its configuration now, before the first fit."""
+        cfg = self.config
+        if cfg.runs_dir is None:
+            return
+        for spec in cfg.methods:
+            if not spec.trains:
+                continue
+            for dataset in cfg.datasets:
+                for seed in cfg.seeds:
+                    self._plan(spec, dataset, seed, *self._run_sets(dataset, seed))
+
+    def _plan(
+        self, spec: MethodSpec, dataset: str, seed: int, train: DatasetSplits, evals: dict[str, DatasetSplits]
+    ) -> tuple[dict[str, Any], Path | None]:
+        """(run config, checkpoint to resume from or None) of one run; raises if its directory forbids it."""
+        key = (spec.label, dataset, seed)
+        if key not in self._plans:
+            cfg = self.config
+            run_config = self.run_config(spec, dataset, seed, train, evals)
+            directory = RunDirectory(self._run_dir(spec, dataset, seed))
+            if rank_zero_only.rank == 0:
+                start = directory.plan(run_config, cfg.train.max_epochs, cfg.resume, cfg.overwrite)
+            else:  # DDP workers follow the main process, which has checked (and may be writing) the folder
+                last = directory.checkpoint_path
+                start = last if cfg.resume and last.is_file() else None
+            self._plans[key] = (run_config, start)
+        return self._plans[key]
+
+    # ------------------------------------------------------------------ one (method, dataset, seed)
 
     def _train_config(self, run_dir: Path | None) -> TrainConfig:
         train = self.config.train
@@ -219,8 +334,13 @@ class ProtocolRunner:
                 num_workers=train_cfg.num_workers,
                 seed=seed,
             )
-            last = run_dir / "checkpoints" / "last.ckpt" if run_dir else None
-            ckpt = last if self.config.resume and last is not None and last.is_file() else None
+            run_config, ckpt = None, None
+            if run_dir is not None:
+                run_config, ckpt = self._plan(spec, dataset, seed, train_splits, eval_sets)
+                if rank_zero_only.rank == 0:
+                    RunDirectory(run_dir).start(run_config, ckpt)
+            if ckpt is not None:
+                self.log(f"  resuming from {ckpt}")
             module, trainer = fit(
                 classifier,
                 datamodule,
@@ -228,6 +348,7 @@ class ProtocolRunner:
                 eval_classnames={name: s.classnames for name, s in eval_sets.items()},
                 ckpt_path=ckpt,
                 run_name=f"{_slug(spec.label)}-{_slug(dataset)}-seed{seed}",
+                run_config=run_config,
             )
             classifier = module.classifier
             history += module.history
@@ -263,20 +384,12 @@ class ProtocolRunner:
             for dataset in cfg.datasets:
                 for seed in cfg.seeds:
                     self.log(f"[{cfg.protocol}] {spec.label} on {dataset}, seed {seed}")
+                    train, evals = self._run_sets(dataset, seed)
+                    results, history = self.train_and_evaluate(spec, train, evals, seed, dataset)
                     if cfg.protocol == "base2new":
-                        base = self._build(dataset, "base", seed)
-                        new = self._build(dataset, "new", seed)
-                        results, history = self.train_and_evaluate(
-                            spec, base, {"base": base, "new": new}, seed, dataset
-                        )
                         rows = {dataset: self._base2new_metrics(results)}
                         sets = {f"{dataset}/base": results["base"], f"{dataset}/new": results["new"]}
                     else:
-                        source = self._build(dataset, "all", seed)
-                        targets = {t: self._build(t, "all", cfg.seeds[0]) for t in cfg.targets}
-                        results, history = self.train_and_evaluate(
-                            spec, source, {dataset: source, **targets}, seed, dataset
-                        )
                         rows = {name: _cross_metrics(result) for name, result in results.items()}
                         sets = dict(results)
                     for name, metrics in rows.items():
@@ -332,6 +445,11 @@ def encode_ready_batch(sample: Sequence, transform: Callable) -> tuple[torch.Ten
     dataset = SeededViewsDataset(sample, transform)
     items = [dataset[i] for i in range(len(dataset))]
     return torch.stack([i["images"] for i in items]), torch.tensor([i["labels"] for i in items])
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (what a config.json and a checkpoint can hold); anything else as its str."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _cross_metrics(result: EvalResult) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Build the Lightning Trainer for prompt tuning and run ``fit`` (with resume from a checkpoint).
 
-Checkpoints: ``<checkpoint_dir>/last.ckpt`` after every epoch; ``fit(..., ckpt_path=...)`` resumes from one
-(model, optimiser, scheduler, epoch and the per-epoch history all come back). Logs: a CSVLogger under
-``log_dir``. On CUDA the default precision is bf16 autocast; on CPU fp32. ``devices > 1`` trains with DDP.
+Checkpoints: ``<checkpoint_dir>/last.ckpt``, replaced atomically after every epoch
+(:class:`~causalvlm.training.callbacks.EpochCheckpoint`); ``fit(..., ckpt_path=...)`` resumes from one
+(model, optimiser, scheduler, epoch and the per-epoch history all come back) after checking that it is
+readable, has not trained more epochs than ``max_epochs`` and, given ``run_config``, was trained with the same
+configuration. Logs: a CSVLogger under ``log_dir``. On CUDA the default precision is bf16 autocast; on CPU
+fp32. ``devices > 1`` trains with DDP.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger
 
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.training.callbacks import TrainThroughput
+from causalvlm.training.callbacks import EpochCheckpoint, TrainThroughput
+from causalvlm.training.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
 from causalvlm.training.config import TrainConfig
 from causalvlm.training.datamodule import PromptDataModule
 from causalvlm.training.module import PromptTuningModule
@@ -38,14 +42,20 @@ def resolve_precision(config: TrainConfig) -> str:
 
 
 def build_trainer(
-    config: TrainConfig, callbacks: Sequence[pl.Callback] = (), run_name: str = "run", has_val: bool = True
+    config: TrainConfig,
+    callbacks: Sequence[pl.Callback] = (),
+    run_name: str = "run",
+    has_val: bool = True,
+    run_config: Mapping[str, Any] | None = None,
 ) -> pl.Trainer:
-    """A Trainer configured from ``config``; the datamodule's own sampler shards data across DDP ranks."""
+    """A Trainer configured from ``config``; the datamodule's own sampler shards data across DDP ranks.
+
+    With ``config.checkpoint_dir`` set, ``last.ckpt`` there is replaced after every epoch and records
+    ``run_config``.
+    """
     all_callbacks = list(callbacks)
     if config.checkpoint_dir:
-        all_callbacks.append(
-            ModelCheckpoint(dirpath=config.checkpoint_dir, save_last=True, save_top_k=0, every_n_epochs=1)
-        )
+        all_callbacks.append(EpochCheckpoint(Path(config.checkpoint_dir) / CHECKPOINT_NAME, run_config))
     logger = CSVLogger(config.log_dir, name=run_name) if config.log_dir else False
     validate = has_val and config.validate_every_epoch
     return pl.Trainer(
@@ -56,7 +66,7 @@ def build_trainer(
         precision=resolve_precision(config),
         callbacks=all_callbacks,
         logger=logger,
-        enable_checkpointing=bool(config.checkpoint_dir),
+        enable_checkpointing=False,  # EpochCheckpoint saves; Lightning's default would add a second file
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
         log_every_n_steps=config.log_every_n_steps,
@@ -75,21 +85,26 @@ def fit(
     ckpt_path: str | Path | None = None,
     callbacks: Sequence[pl.Callback] = (),
     run_name: str = "run",
+    run_config: Mapping[str, Any] | None = None,
 ) -> tuple[PromptTuningModule, pl.Trainer]:
     """Tune the classifier's prompts; returns the module (with ``history``) and the trainer.
 
     ``eval_classnames`` gives the class names of each of the datamodule's evaluation sets, by name.
+    ``run_config`` is the run's resolved configuration: stored in every checkpoint and, when resuming from
+    ``ckpt_path``, compared with the one stored there (a difference raises ``ResumeError`` listing it).
     """
     eval_classnames = dict(eval_classnames or {})
     missing = [name for name in datamodule.val_names if name not in eval_classnames]
     if missing:
         raise ValueError(f"evaluation set(s) {missing} have no class names in eval_classnames")
-    if ckpt_path is not None and not Path(ckpt_path).is_file():
-        raise FileNotFoundError(f"checkpoint to resume from not found: {ckpt_path}")
+    if ckpt_path is not None:  # a bad checkpoint fails here, named, before the Trainer exists
+        check_resume(read_checkpoint(ckpt_path), ckpt_path, config.max_epochs, run_config)
     ordered = {name: eval_classnames[name] for name in datamodule.val_names}
     module = PromptTuningModule(classifier, config.optim, config.max_epochs, ordered)
     throughput = TrainThroughput()
-    trainer = build_trainer(config, [*callbacks, throughput], run_name=run_name, has_val=bool(ordered))
+    trainer = build_trainer(
+        config, [*callbacks, throughput], run_name=run_name, has_val=bool(ordered), run_config=run_config
+    )
     with warnings.catch_warnings():
         # Expected here: CLIP is frozen in eval mode on purpose, and few-shot epochs are short.
         for pattern in EXPECTED_WARNINGS:

@@ -50,7 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Δ column baseline, a method row of the run (default: strongest other)",
     )
     p.add_argument("--out", help="output folder")
-    p.add_argument("--resume", action="store_true", default=None, help="continue runs from their last.ckpt")
+    p.add_argument(
+        "--resume", action="store_true", default=None, help="continue the runs in --out (same settings only)"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", default=None, help="delete the runs and results in --out first"
+    )
     p.add_argument("--progress", action="store_true", help="show Lightning's progress bar and messages")
     return p.parse_args(argv)
 
@@ -69,6 +74,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         "out": args.out,
         "resume": args.resume,
         "delta_vs": args.delta_vs,
+        "overwrite": args.overwrite,
     }
     overrides = {k: v for k, v in simple.items() if v is not None}
     if args.pretrained in ("none", "None"):  # random initialisation, e.g. for timing without weights

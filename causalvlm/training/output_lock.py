@@ -1,0 +1,194 @@
+"""One experiment per output folder at a time, and what happens to a folder that holds an earlier experiment.
+
+**Lock.** ``<out>/run.lock`` is held with ``flock`` for the whole experiment and names its holder (pid,
+host, start time, command). A second experiment into the same folder stops at once with that name. The kernel
+drops an ``flock`` when its process ends, however it ends, so the lock of a killed run (``kill -9``) is taken
+over by the next start with no manual cleanup; the file itself is removed on a normal exit. ``flock`` works on
+local file systems (and NFS v4); two hosts sharing a folder over an older network file system are not guarded.
+
+**An earlier experiment.** A folder whose ``runs/`` already holds runs is refused unless ``resume`` (continue
+them; each run's settings are checked against its own) or ``overwrite`` (delete ``runs/`` and the earlier
+results files, after every other check has passed, then start over). So a plain rerun never piles up
+``last-v1.ckpt`` files or silently mixes two experiments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from causalvlm.evaluation.atomic import remove_stale_temp_files
+from causalvlm.evaluation.report import FIGURES, PROBE_FIGURE
+from causalvlm.evaluation.results import RESULTS_JSON, RESULTS_MD
+
+try:  # POSIX; without it (Windows) the folder is not locked
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = "run.lock"
+RUNS_NAME = "runs"
+REPORT_FILES = (RESULTS_JSON, RESULTS_MD, *FIGURES.values(), PROBE_FIGURE)
+
+
+class OutputInUseError(ValueError):
+    """The output folder (the ``--out`` value) is locked by another running experiment."""
+
+
+class OutputExistsError(ValueError):
+    """The output folder holds the runs of an earlier experiment, and neither resume nor overwrite was asked."""
+
+
+def holder_info() -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
+    }
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    if not holder:
+        return "a process that has not written its name yet"
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
+        + (f" ({holder['command']})" if holder.get("command") else "")
+    )
+
+
+class OutputLock:
+    """``with OutputLock(out):`` — exclusive use of ``out``; raises :class:`OutputInUseError` naming the holder.
+
+    ``previous`` is the holder recorded by a run that ended without releasing (killed), if any. A folder
+    the lock had to create is removed again on release when nothing else was written into it (a run that
+    failed its checks leaves no trace).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self.previous: dict[str, Any] | None = None
+        self._fd: int | None = None
+        self._created: list[Path] = []
+
+    def acquire(self) -> OutputLock:
+        self._created = [p for p in (self.folder, *self.folder.parents) if not p.exists()]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"--out {self.folder}: cannot create the output folder ({error})") from error
+        if fcntl is None:  # pragma: no cover
+            return self
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read(fd)
+                os.close(fd)
+                raise OutputInUseError(
+                    f"output folder {self.folder} is in use by another run: {describe_holder(holder)}. "
+                    f"Wait for it to finish or choose another --out (lock file {self.path}, released when "
+                    "that process ends)."
+                ) from None
+            # A holder that just finished removed the file: we may have locked a name no longer in the folder.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        self.previous = _read(fd)  # left by a run that was killed (its lock died with it)
+        payload = json.dumps(holder_info()).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, payload, 0)
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # while still holding it: the next run makes a fresh file
+        finally:
+            os.close(self._fd)
+            self._fd = None
+        for folder in self._created:  # innermost first; stops at the first one that is not empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _read(fd: int) -> dict[str, Any] | None:
+    try:
+        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+        holder = json.loads(text) if text.strip() else None
+    except (OSError, json.JSONDecodeError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def check_output_folder(out: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse a folder holding an earlier experiment's runs unless ``resume`` or ``overwrite``."""
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: continue the runs, or delete them")
+    runs = Path(out) / RUNS_NAME
+    if resume or overwrite or not runs.is_dir() or not any(runs.iterdir()):
+        return
+    raise OutputExistsError(
+        f"--out {out} already holds the runs of an earlier experiment ({runs}); add --resume to continue "
+        "them (finished runs are reused, settings must match), --overwrite to delete them and start over, "
+        "or choose another --out"
+    )
+
+
+def clean_output_folder(out: str | Path) -> list[Path]:
+    """Remove temp files of interrupted writes from ``out`` and its run directories (call under the lock)."""
+    out = Path(out)
+    run_dirs = sorted((out / RUNS_NAME).glob("*/*/*"))
+    return remove_stale_temp_files([out, *run_dirs, *(d / "checkpoints" for d in run_dirs)])
+
+
+def clear_previous_outputs(out: str | Path) -> list[Path]:
+    """``overwrite``: delete ``out/runs`` and the earlier results files and figures; returns what went."""
+    out = Path(out)
+    removed = []
+    runs = out / RUNS_NAME
+    if runs.exists():
+        shutil.rmtree(runs)
+        removed.append(runs)
+    for name in REPORT_FILES:
+        if (out / name).is_file():
+            (out / name).unlink()
+            removed.append(out / name)
+    return removed
+
+
+__all__ = [
+    "LOCK_NAME",
+    "OutputExistsError",
+    "OutputInUseError",
+    "OutputLock",
+    "check_output_folder",
+    "clean_output_folder",
+    "clear_previous_outputs",
+]
