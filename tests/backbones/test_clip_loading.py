@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import open_clip
 import pytest
@@ -105,3 +106,18 @@ def test_custom_text_clip_is_supported(tmp_path):
 def test_unknown_pretrained_tag_lists_valid_tags():
     with pytest.raises(ValueError, match="no_such_tag.*openai"):
         FrozenCLIP.from_pretrained("ViT-B-16", "no_such_tag")
+
+
+def test_loading_a_checkpoint_does_not_claim_random_weights(tiny_clip, tiny_config, tmp_path, caplog):
+    """open_clip warns "initialized randomly" while it builds the empty model; true for from_config, false
+    when a checkpoint is loaded right after, so that case must not show it."""
+    path = tmp_path / "weights.pt"
+    torch.save(tiny_clip.model.state_dict(), path)
+    with caplog.at_level(logging.INFO):
+        FrozenCLIP.from_checkpoint(path, arch=tiny_config)
+    assert not any("initialized randomly" in r.getMessage() for r in caplog.records)
+    assert any(f"from {path}" in r.getMessage() for r in caplog.records)  # says what it loaded instead
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        FrozenCLIP.from_config(tiny_config)
+    assert any("initialized randomly" in r.getMessage() for r in caplog.records)  # still said when true

@@ -104,7 +104,9 @@ def _datamodule(spec, base, new, backbone, seed=1):
     return PromptDataModule(train, val, batch_size=4, seed=seed)
 
 
-def _train(spec, backbone, jpeg_root, tmp_path, epochs=2, ckpt_path=None, callbacks=(), name="run"):
+def _train(
+    spec, backbone, jpeg_root, tmp_path, epochs=2, ckpt_path=None, callbacks=(), name="run", run_config=None
+):
     base, new = _base_new(jpeg_root)
     torch.manual_seed(0)
     classifier = build_classifier(spec, backbone, base.classnames, base.template)
@@ -122,6 +124,7 @@ def _train(spec, backbone, jpeg_root, tmp_path, epochs=2, ckpt_path=None, callba
         eval_classnames={"base": base.classnames, "new": new.classnames},
         ckpt_path=ckpt_path,
         callbacks=callbacks,
+        run_config=run_config,
     )
     return module, trainer, base, new
 
