@@ -24,7 +24,7 @@ from torch import nn
 REQUIRED_CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
 # How many mismatched keys an error message lists before it says "and N more".
 MAX_KEYS_IN_ERROR = 8
-# open_clip's warning when it builds a model with no weights; true for from_config, false when we load a file next.
+# open_clip's warning when it builds a model without weights: true for from_config, false when a file follows.
 RANDOM_INIT_WARNING = "No pretrained weights loaded for model"
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from causalvlm.training.run_identity import fingerprint
 
 
 class EpochCheckpoint(pl.Callback):
-    """Writes ``path`` (``last.ckpt``) at the end of every training epoch, replacing the previous one atomically.
+    """Writes ``path`` (``last.ckpt``) after every training epoch, atomically replacing the previous one.
 
     The save happens in ``on_train_epoch_end``, after that epoch's validation, so the per-epoch history row
     is in it; Lightning resumes such a checkpoint at the next epoch exactly (tested against an uninterrupted

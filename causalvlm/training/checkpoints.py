@@ -63,7 +63,7 @@ def check_resume(
 ) -> None:
     """Refuse a resume that would mix numbers: more epochs done than asked, or a different configuration.
 
-    ``run_config=None`` (a direct :func:`~causalvlm.training.trainer.fit` call without one) checks epochs only.
+    ``run_config=None`` (a direct :func:`~causalvlm.training.trainer.fit` call without it) checks epochs only.
     """
     done = epochs_done(checkpoint)
     if done > max_epochs:
@@ -84,7 +84,9 @@ def check_resume(
         changed = differences(stored["config"], run_config) or ["(fingerprint only: the file was edited)"]
         raise ResumeError(
             f"cannot resume from {path}: it was trained with other settings ({len(changed)} differ; "
-            "checkpoint → now):\n  " + "\n  ".join(changed) + "\nResume with the same settings, or "
+            "checkpoint → now):\n  "
+            + "\n  ".join(changed)
+            + "\nResume with the same settings, or "
             + RESTART_HINT
         )
 

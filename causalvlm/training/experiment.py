@@ -240,7 +240,7 @@ def world_root(protocol: ProtocolConfig) -> str:
 
 
 def run_context(config: ExperimentConfig, protocol: ProtocolConfig, backbone: FrozenCLIP) -> dict[str, Any]:
-    """What a run's numbers depend on beyond the protocol: the backbone (weights by content hash), the world."""
+    """What a run's numbers depend on beyond the protocol: the backbone (weights by hash) and the world."""
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
     if "shapeworld" in [*protocol.datasets, *protocol.targets]:
         context["world"] = _jsonable({**WORLD_TASK, **config.world})
@@ -277,9 +277,12 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
 
 
 def _take_over(lock: OutputLock, config: ExperimentConfig, log: Callable[[str], None]) -> None:
-    """Under the lock: refuse an earlier experiment's runs without resume/overwrite; remove stale temp files."""
+    """Under the lock: refuse an earlier experiment's runs without resume/overwrite; drop stale temp files."""
     if lock.previous:
-        log(f"note: {config.out} was left locked by {describe_holder(lock.previous)}, which is no longer running")
+        log(
+            f"note: {config.out} was left locked by {describe_holder(lock.previous)}, "
+            "which is no longer running"
+        )
     check_output_folder(config.out, config.resume, config.overwrite)
     for path in clean_output_folder(config.out):
         log(f"removed {path}, left by an interrupted write")

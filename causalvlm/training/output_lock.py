@@ -43,7 +43,7 @@ class OutputInUseError(ValueError):
 
 
 class OutputExistsError(ValueError):
-    """The output folder holds the runs of an earlier experiment, and neither resume nor overwrite was asked."""
+    """The output folder holds an earlier experiment's runs, and neither resume nor overwrite was asked."""
 
 
 def holder_info() -> dict[str, Any]:
@@ -58,14 +58,13 @@ def holder_info() -> dict[str, Any]:
 def describe_holder(holder: dict[str, Any] | None) -> str:
     if not holder:
         return "a process that has not written its name yet"
-    return (
-        f"pid {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
-        + (f" ({holder['command']})" if holder.get("command") else "")
+    return f"pid {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}" + (
+        f" ({holder['command']})" if holder.get("command") else ""
     )
 
 
 class OutputLock:
-    """``with OutputLock(out):`` — exclusive use of ``out``; raises :class:`OutputInUseError` naming the holder.
+    """``with OutputLock(out):`` — exclusive use of ``out``; :class:`OutputInUseError` names the holder.
 
     ``previous`` is the holder recorded by a run that ended without releasing (killed), if any. A folder
     the lock had to create is removed again on release when nothing else was written into it (a run that

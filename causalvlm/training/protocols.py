@@ -148,7 +148,9 @@ class ProtocolRunner:
     # ------------------------------------------------------------------ data
     def _root(self, name: str) -> str:
         """The root a dataset is read from: its own ``root`` option, else ``data_root``."""
-        return os.path.expanduser(str(self.config.dataset_options.get(name, {}).get("root", self.config.data_root)))
+        return os.path.expanduser(
+            str(self.config.dataset_options.get(name, {}).get("root", self.config.data_root))
+        )
 
     def _build(self, name: str, subsample: str, seed: int) -> DatasetSplits:
         key = (name, subsample, seed)
@@ -228,7 +230,9 @@ class ProtocolRunner:
         """Everything that changes this run's numbers, as plain JSON (see causalvlm.training.run_identity)."""
         cfg, tc = self.config, self.config.train
         options = {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"}
-        eval_roots = {name: self._root(name if name in [dataset, *cfg.targets] else dataset) for name in evals}
+        eval_roots = {
+            name: self._root(name if name in [dataset, *cfg.targets] else dataset) for name in evals
+        }
         return {
             "protocol": cfg.protocol,
             "method": _jsonable(spec.to_dict()),

@@ -16,6 +16,7 @@ from pathlib import Path
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
 from causalvlm.evaluation.plots import plot_rho_sweep
 from causalvlm.training.experiment import ExperimentConfig, run_experiment, validate_experiment
+from causalvlm.training.output_lock import check_output_folder
 
 
 def check_rhos(rhos: Sequence[float]) -> list[float]:
@@ -43,6 +44,8 @@ def sweep_rho(
         )
     validate_experiment(config)  # bad options fail before the first run, not after it
     out = Path(config.out)
+    for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
+        check_output_folder(out / f"rho_{rho:g}", config.resume, config.overwrite)
     rows = []
     for rho in rhos:
         tag = f"rho_{rho:g}"
@@ -64,9 +67,10 @@ def sweep_rho(
                     **{f"{key}_std": metrics[key]["std"] for key in ("base", "new", "hm")},
                 }
             )
-    atomic_write_json(out / "sweep.json", {"rhos": rhos, "rows": rows})
-    atomic_write_text(out / "sweep.md", sweep_table(rows))
+    (out / "sweep.json").unlink(missing_ok=True)  # sweep.json is written last, after what it describes
     plot_rho_sweep(rows, out / "rho_sweep.png")
+    atomic_write_text(out / "sweep.md", sweep_table(rows))
+    atomic_write_json(out / "sweep.json", {"rhos": rhos, "rows": rows})
     return rows
 
 

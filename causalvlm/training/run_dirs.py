@@ -1,6 +1,6 @@
-"""One run's directory — ``runs/<method>/<dataset>/seed<k>/`` — and the decision: resume, or train from the start.
+"""One run's directory, ``runs/<method>/<dataset>/seed<k>/``, and the decision: resume, or start from scratch.
 
-    config.json              the run's resolved configuration and its fingerprint (written when the run starts)
+    config.json              the run's resolved configuration and its fingerprint (written at the start)
     checkpoints/last.ckpt    replaced after every epoch; records the same configuration
     logs/<name>/version_<n>/ the CSV log of each fit (a resumed fit adds a version)
 
@@ -66,7 +66,9 @@ class RunDirectory:
         try:
             stored = json.loads(self.config_path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{self.config_path} is damaged and cannot be read ({error}); {RESTART_HINT}")
+            raise ValueError(
+                f"{self.config_path} is damaged and cannot be read ({error}); {RESTART_HINT}"
+            ) from error
         if not isinstance(stored, dict) or not isinstance(stored.get("config"), dict):
             raise ValueError(f"{self.config_path} holds no run configuration; {RESTART_HINT}")
         return stored
@@ -94,7 +96,10 @@ class RunDirectory:
             changed = differences(stored["config"], run_config) or ["(fingerprint only: the file was edited)"]
             raise ResumeError(
                 f"cannot resume {self.path}: it was started with other settings ({len(changed)} differ; "
-                "then → now):\n  " + "\n  ".join(changed) + "\nResume with the same settings, or " + RESTART_HINT
+                "then → now):\n  "
+                + "\n  ".join(changed)
+                + "\nResume with the same settings, or "
+                + RESTART_HINT
             )
         return self.checkpoint_path if self.checkpoint_path.is_file() else None
 

@@ -1,4 +1,4 @@
-"""What makes a run's numbers: its resolved configuration, the fingerprint of it, and what differs between two.
+"""What makes a run's numbers: its resolved configuration, its fingerprint, and what differs between two.
 
 A run's configuration is a plain JSON-able dict of everything that changes its numbers: the method and its
 options, the dataset and its split (a digest of the few-shot training images and of each evaluation set),
@@ -75,7 +75,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def weights_sha256(module: nn.Module) -> str:
-    """SHA-256 of a module's state dict (names, dtypes, shapes and bytes) — the weights whatever their source."""
+    """SHA-256 of a module's state dict (names, dtypes, shapes, bytes): the weights, whatever their source."""
     digest = hashlib.sha256()
     for name, tensor in module.state_dict().items():
         tensor = tensor.detach().cpu().contiguous()

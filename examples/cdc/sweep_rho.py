@@ -25,9 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int)
     p.add_argument("--data-root", default="outputs/sweep-data")
     p.add_argument("--out", default="outputs/sweep")
+    p.add_argument("--resume", action="store_true", help="continue the runs of an earlier sweep in --out")
+    p.add_argument("--overwrite", action="store_true", help="delete an earlier sweep's runs in --out first")
     args = p.parse_args(argv)
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     overrides = {"out": args.out, "data_root": args.data_root}
+    if args.resume or args.overwrite:
+        overrides |= {"resume": args.resume, "overwrite": args.overwrite}
     if args.seeds:
         overrides["seeds"] = args.seeds
     if args.epochs:

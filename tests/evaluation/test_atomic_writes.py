@@ -32,7 +32,10 @@ def umask_022():
 def test_written_files_get_the_usual_mode_not_0600(tmp_path, umask_022):
     figure = Figure()
     figure.add_subplot().plot([0, 1])
-    for path in (atomic_write_json(tmp_path / "a.json", {"x": 1}), atomic_save_figure(figure, tmp_path / "f.png")):
+    for path in (
+        atomic_write_json(tmp_path / "a.json", {"x": 1}),
+        atomic_save_figure(figure, tmp_path / "f.png"),
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
@@ -59,8 +62,8 @@ def test_stale_temp_files_are_found_by_their_name_only(tmp_path):
 
 def _payload() -> dict:
     collector = ResultsCollector("base2new")
-    collector.add("coop", "colours", 1, {"base": 50.0, "new": 40.0, "hm": 44.4, "ece_base": 1.0,
-                                          "ece_new": 2.0, "template_base": [50.0], "template_new": [40.0]})  # fmt: skip
+    metrics = {"base": 50.0, "new": 40.0, "hm": 44.4, "ece_base": 1.0, "ece_new": 2.0}
+    collector.add("coop", "colours", 1, {**metrics, "template_base": [50.0], "template_new": [40.0]})
     return build_payload("base2new", collector, [], {"coop": {}}, {"epochs": 1})
 
 

@@ -13,21 +13,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_cdc_run import base_args, fast_config, run  # noqa: F401  (fast_config: a fixture)
+from test_cdc_run import base_args, run
 
 from causalvlm.training.output_lock import LOCK_NAME, OutputLock
 
 RUN = Path("runs") / "coop" / "imagefolder" / "seed1"
 
 
+def _fast_config(folder: Path) -> Path:
+    path = folder / "fast.yaml"
+    path.write_text(
+        yaml.safe_dump({"compute_templates": [1], "train": {"batch_size": 4, "eval_batch_size": 64}})
+    )
+    return path
+
+
 @pytest.fixture(scope="module")
 def finished_run(micro_clip_path, jpeg_root, tmp_path_factory):
     """One finished 2-epoch CoOp run, made once for this module; tests work on copies of it."""
     root = tmp_path_factory.mktemp("finished")
-    config = root / "fast.yaml"
-    config.write_text(
-        yaml.safe_dump({"compute_templates": [1], "train": {"batch_size": 4, "eval_batch_size": 64}})
-    )
+    config = _fast_config(root)
     out = root / "out"
     argv = base_args(micro_clip_path, jpeg_root, out, config) + ["--seeds", "1", "--method", "coop"]
     argv[argv.index("--epochs") + 1] = "2"
@@ -183,9 +188,9 @@ def _hold_lock(out: Path) -> subprocess.Popen:
 
 
 def test_a_second_run_into_a_locked_folder_stops_and_names_the_holder(
-    micro_clip_path, jpeg_root, tmp_path, fast_config, capsys
+    micro_clip_path, jpeg_root, tmp_path, capsys
 ):
-    out = tmp_path / "out"
+    out, fast_config = tmp_path / "out", _fast_config(tmp_path)
     holder = _hold_lock(out)
     try:
         argv = base_args(micro_clip_path, jpeg_root, out, fast_config) + ["--seeds", "1", "--method", "coop"]

@@ -54,7 +54,9 @@ def test_fit_refuses_a_checkpoint_of_other_settings_and_lists_them(backbone, jpe
     assert stored["config"] == RUN_CONFIG and stored["fingerprint"] == fingerprint(RUN_CONFIG)
     other = {**RUN_CONFIG, "shots": 16, "method": {"method": "coop", "beta": 0.5}}
     with pytest.raises(ResumeError) as error:
-        _train(spec, backbone, jpeg_root, tmp_path, epochs=3, ckpt_path=checkpoint, name="cut", run_config=other)
+        _train(
+            spec, backbone, jpeg_root, tmp_path, epochs=3, ckpt_path=checkpoint, name="cut", run_config=other
+        )
     message = str(error.value)
     assert str(checkpoint) in message and "2 differ" in message
     assert "method.beta: 0.0 → 0.5" in message and "shots: 4 → 16" in message
@@ -69,7 +71,9 @@ def test_fit_refuses_fewer_epochs_than_the_checkpoint_has_done(backbone, jpeg_ro
     spec = method_spec("coop")
     _train(spec, backbone, jpeg_root, tmp_path, epochs=2, name="done")
     with pytest.raises(ResumeError, match="already finished 2 epochs, more than the max_epochs = 1"):
-        _train(spec, backbone, jpeg_root, tmp_path, epochs=1, ckpt_path=tmp_path / "done" / "ckpt" / "last.ckpt")
+        _train(
+            spec, backbone, jpeg_root, tmp_path, epochs=1, ckpt_path=tmp_path / "done" / "ckpt" / "last.ckpt"
+        )
 
 
 def test_fit_names_a_truncated_checkpoint(backbone, jpeg_root, tmp_path):

@@ -57,3 +57,8 @@ def test_small_sweep_writes_one_run_per_rho_and_the_figure(micro_clip_path, tmp_
     # each ρ has its own world with the asked-for strength
     task = json.loads((tmp_path / "data" / "rho_0.9" / "shapeworld" / "task.json").read_text())
     assert task["rho"] == 0.9
+    # A second sweep into the same folder is refused before its first run, naming the way on.
+    before = (tmp_path / "sweep" / "sweep.json").stat().st_mtime_ns
+    with pytest.raises(ValueError, match=r"rho_0 already holds the runs of an earlier experiment.*--resume"):
+        sweep_rho(build_experiment(None, settings), [0.0, 0.9], log=lambda message: None)
+    assert (tmp_path / "sweep" / "sweep.json").stat().st_mtime_ns == before
