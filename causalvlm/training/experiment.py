@@ -34,6 +34,7 @@ from causalvlm.training.output_lock import (
     clean_output_folder,
     clear_previous_outputs,
     describe_holder,
+    sigterm_as_exit,
 )
 from causalvlm.training.protocols import (
     CROSS_DATASET_TARGETS,
@@ -251,13 +252,14 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     """Validate, run the protocol and write the figures, ``results.md`` and ``results.json`` into ``out``.
 
     The main process holds ``out``'s lock throughout (see :mod:`causalvlm.training.output_lock`): a second
-    experiment into the same folder stops at once, naming this one. DDP worker processes, which run this
-    function too, neither lock nor write.
+    experiment into the same folder stops at once, naming this one. A SIGTERM ends it like an exception, so
+    the lock and any half-written temp file are removed. DDP worker processes, which run this function too,
+    neither lock nor write.
     """
     protocol, specs = validate_experiment(config)
     main_process = rank_zero_only.rank == 0
     lock = OutputLock(config.out) if main_process else nullcontext()
-    with lock:
+    with sigterm_as_exit() if main_process else nullcontext(), lock:
         if main_process:
             _take_over(lock, config, log)
         prepare_world(config, protocol)

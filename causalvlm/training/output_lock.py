@@ -17,9 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -146,6 +150,25 @@ def _read(fd: int) -> dict[str, Any] | None:
     return holder if isinstance(holder, dict) else None
 
 
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """Turn SIGTERM (plain ``kill``) into ``SystemExit(143)`` inside the block, so ``finally`` clauses run:
+    temp files of a write in progress are removed and the lock file goes. (SIGKILL cannot be caught; what
+    it leaves is cleaned at the next start.) Only in the main thread, where Python delivers signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def check_output_folder(out: str | Path, resume: bool, overwrite: bool) -> None:
     """Refuse a folder holding an earlier experiment's runs unless ``resume`` or ``overwrite``."""
     if resume and overwrite:
@@ -190,4 +213,5 @@ __all__ = [
     "check_output_folder",
     "clean_output_folder",
     "clear_previous_outputs",
+    "sigterm_as_exit",
 ]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from test_cdc_run import base_args, run
 
-from causalvlm.training.output_lock import LOCK_NAME, OutputLock
+from causalvlm.training.output_lock import LOCK_NAME, OutputLock, sigterm_as_exit
 
 RUN = Path("runs") / "coop" / "imagefolder" / "seed1"
 
@@ -229,3 +229,14 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
         assert lock.previous["pid"] == holder.pid
         assert json.loads((out / LOCK_NAME).read_text())["pid"] == os.getpid()
     assert not (out / LOCK_NAME).exists()
+
+
+def test_sigterm_ends_the_block_like_an_exception(tmp_path):
+    """Plain ``kill`` (SIGTERM) runs the clean-up: the lock file and a write in progress leave nothing."""
+    out, before = tmp_path / "out", signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as ended, sigterm_as_exit(), OutputLock(out):
+        assert (out / LOCK_NAME).exists()
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert ended.value.code == 128 + signal.SIGTERM
+    assert not out.exists()  # the lock's own folder went with it
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
