@@ -168,12 +168,16 @@ class PromptTuningModule(pl.LightningModule):
         checkpoint["history"] = list(self.history)
         # CLIP is frozen: a checkpoint keeps the prompts only (KB, not the backbone's hundreds of MB each
         # epoch); the run's config identifies the backbone weights by their hash, checked on resume.
+        trainable = {name for name, parameter in self.named_parameters() if parameter.requires_grad}
         checkpoint["state_dict"] = {
-            k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(FROZEN_PREFIX)
+            k: v
+            for k, v in checkpoint["state_dict"].items()
+            if not k.startswith(FROZEN_PREFIX) or k in trainable
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = list(checkpoint.get("history", []))
         state = checkpoint["state_dict"]
-        if not any(k.startswith(FROZEN_PREFIX) for k in state):  # put the (unchanged) backbone back
-            state.update({k: v for k, v in self.state_dict().items() if k.startswith(FROZEN_PREFIX)})
+        for key, value in self.state_dict().items():  # put the (unchanged) frozen backbone back
+            if key.startswith(FROZEN_PREFIX):
+                state.setdefault(key, value)
