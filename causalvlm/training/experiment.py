@@ -266,7 +266,8 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         backbone = load_backbone(config.backbone, config.pretrained)
         # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
         # Computed before training (it needs none), so a task without recorded factors fails before any work.
-        probe = probe_world_task(backbone, world_root(protocol)) if "shapeworld" in protocol.datasets else None
+        on_world = "shapeworld" in protocol.datasets
+        probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
         protocol = replace(protocol, run_context=run_context(config, protocol, backbone))
         runner = ProtocolRunner(protocol, backbone, log=log)
         runner.prepare()  # every data and run-directory check, before anything is deleted or trained
