@@ -145,7 +145,11 @@ def our_step(classifier, optimizer, views, labels, cached, precision, device):
 
 
 def reference_step(classifier, optimizer, views, labels):
-    """CoOp-style: for each template separately, encode its view and its C prompts at full context, fp32."""
+    """CoOp-style: for each template separately, encode its view and its C prompts at full context, fp32.
+
+    This is the written-out reference the library's step is compared with, so it uses the backbone and the
+    mediator's prompt parameters directly on purpose (the only place outside the classifier that does).
+    """
     backbone = classifier.backbone
     prompts = classifier.mediator.prompts
 
@@ -172,28 +176,21 @@ def text_encoder_flops(classifier, precision, device) -> tuple[float, float]:
 
     def step():
         with autocast:
-            features = classifier.mediator()
+            features = classifier.text_features()
         features.float().square().sum().backward()
 
     with FlopCounterMode(display=False) as counter:
         step()
     seconds = timed(step, device, steps=3)
-    classifier.mediator.zero_grad(set_to_none=True)
+    classifier.zero_grad(set_to_none=True)
     return float(counter.get_total_flops()), seconds
 
 
 def inference_images_per_second(classifier, views, device, steps: int) -> float:
-    """Images/s at test time: text features once, then image encoder + logits + fusion per batch."""
-    classifier.eval()
-    with torch.no_grad():
-        text_features = classifier.mediator()
-
-        def step():
-            features = classifier.encode_views(views[:, :1])
-            classifier.aggregator(classifier.logits(features, text_features))
-
-        seconds = timed(step, device, steps)
-    classifier.train()
+    """Images/s at test time under the default "shared" test-view policy (one clean view for all templates):
+    text features once, then image encoder + logits + fusion per batch."""
+    with torch.no_grad(), classifier.evaluating():
+        seconds = timed(lambda: classifier(views[:, :1]), device, steps)
     return views.shape[0] / seconds
 
 

@@ -10,12 +10,16 @@ which the classifier approximates as: encode x once per template view, score it 
 class embeddings (each an opinion P(Y | s_m)), and let the aggregator fuse the M opinions.
 
 :class:`FrontDoorClassifier` composes the three parts given as objects (or registry names) and checks, at
-construction, that the mediator node really is a front-door set for treatment → outcome in the SCM.
+construction, that the mediator node really is a front-door set for treatment → outcome in the SCM. It owns
+the whole prediction path: training, evaluation and benchmarks call the classifier (``classifier(images)``,
+``classifier.forward_features(features)``, ``classifier.loss_terms(...)``, ``with
+classifier.evaluating(names):``), never its mediator, backbone or aggregator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -25,8 +29,7 @@ from causalvlm.aggregators import AGGREGATORS, Aggregation, Aggregator
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators import MEDIATORS, Mediator
 from causalvlm.scm import SCM, load_graph
-
-DEFAULT_TEMPLATE = "a photo of a {}."
+from causalvlm.templates import DEFAULT_TEMPLATE
 
 
 def resolve_scm(scm: SCM | str | None) -> SCM:
@@ -57,14 +60,14 @@ class FrontDoorClassifier(nn.Module):
     Args:
         backbone: a :class:`FrozenCLIP`, or an open_clip arch name / model-config JSON path (random init).
         mediator: a :class:`Mediator`, or a name in ``MEDIATORS`` (then ``classnames`` is required).
-        aggregator: an :class:`Aggregator`, or a name in ``AGGREGATORS``.
+        aggregator: an :class:`Aggregator`, or a name in ``AGGREGATORS``; either way it is bound to the
+            backbone (:meth:`Aggregator.bind`; DSTC's ``evidence_scale`` becomes τ / 10 unless set).
         scm: the causal graph the design is checked against (default ``cdc_frontdoor``).
         beta: weight β of the decoupling loss L_de (0 disables it).
         gamma: weight γ of the consistency loss L_con (0 disables it).
         mediator_node, treatment, outcome: node names of S, X and Y in ``scm``.
         classnames, template, mediator_options: used only when ``mediator`` is a name.
-        aggregator_options: used only when ``aggregator`` is a name; for "ds", ``evidence_scale`` defaults to
-            τ / 10 of the backbone's logit scale τ.
+        aggregator_options: used only when ``aggregator`` is a name.
     """
 
     def __init__(
@@ -106,17 +109,15 @@ class FrontDoorClassifier(nn.Module):
                 **dict(mediator_options or {}),
             )
         if isinstance(aggregator, str):
-            options = dict(aggregator_options or {})
-            if aggregator == "ds":
-                # h should see 10 · cos whatever the backbone's temperature τ: evidence_scale = τ / 10
-                # (10 for real CLIP's τ = 100, the aggregator's own default; ≈ 2 for the world's tiny CLIP).
-                options.setdefault("evidence_scale", float(backbone.logit_scale) / 10.0)
-            aggregator = AGGREGATORS.build(aggregator, **options)
+            aggregator = AGGREGATORS.build(aggregator, **dict(aggregator_options or {}))
+        aggregator.bind(backbone)  # names and objects alike: backbone-dependent defaults follow τ
         self.backbone = backbone
         self.mediator = mediator
         self.aggregator = aggregator
         # The backbone is the frozen pre-trained knowledge; only the mediator's prompts adapt.
         self.backbone.requires_grad_(False)
+        # Text features shared by every image while evaluating (see `evaluating`); None otherwise.
+        self._fixed_text: Tensor | None = None
         self._check_regularizers()
 
     # ------------------------------------------------------------------ structure
@@ -129,9 +130,60 @@ class FrontDoorClassifier(nn.Module):
     def classnames(self) -> list[str]:
         return list(self.mediator.classnames)
 
+    @property
+    def device(self) -> torch.device:
+        """The device the (frozen) backbone, and so every input, lives on."""
+        return self.backbone.logit_scale.device
+
+    @property
+    def logit_scale(self) -> Tensor:
+        """τ, the backbone's (frozen) temperature."""
+        return self.backbone.logit_scale
+
+    @property
+    def caches_image_features(self) -> bool:
+        """True when image features depend on nothing learned, so they may be computed once and reused
+        (``loss_terms(..., features=True)``, ``forward_features``); False for a mediator with trainable
+        image-side parameters, which must see images."""
+        return not self.mediator.image_side_trainable
+
     def set_classnames(self, classnames: Sequence[str]) -> None:
         """Point the classifier at a new label set (base → new); learned prompt context is kept."""
         self.mediator.set_classnames(list(classnames))
+        self._fixed_text = None
+
+    @contextmanager
+    def using_classnames(self, classnames: Sequence[str] | None) -> Iterator[FrontDoorClassifier]:
+        """Predict over ``classnames`` inside the block (None: keep the current ones); restored afterwards."""
+        if classnames is None:
+            yield self
+            return
+        previous = self.classnames
+        self.set_classnames(classnames)
+        try:
+            yield self
+        finally:
+            self.set_classnames(previous)
+
+    @contextmanager
+    def evaluating(self, classnames: Sequence[str] | None = None) -> Iterator[FrontDoorClassifier]:
+        """Evaluation mode over ``classnames``; names, train/eval mode and the text cache are restored after.
+
+        Inside the block the prompts do not change, so text features that every image shares are computed once
+        (on entry, without autograd) and reused by every :meth:`forward` / :meth:`forward_features` call; a
+        conditional mediator's text features depend on each image and are still computed per batch.
+        """
+        was_training = self.training
+        self.eval()
+        with self.using_classnames(classnames):
+            try:
+                if not self.mediator.conditional:
+                    with torch.no_grad():
+                        self._fixed_text = self.mediator()
+                yield self
+            finally:
+                self._fixed_text = None
+                self.train(was_training)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
@@ -150,7 +202,10 @@ class FrontDoorClassifier(nn.Module):
         if not wanted:
             return
         with torch.no_grad():
-            terms = self.mediator.regularizers(self.mediator(), self.backbone.logit_scale)
+            probe = None
+            if self.mediator.conditional:  # any image feature will do to ask which terms exist
+                probe = torch.zeros(1, 1, self.backbone.embed_dim, device=self.device)
+            terms = self.mediator.regularizers(self.mediator(probe), self.logit_scale)
         missing = sorted(wanted - set(terms))
         if missing:
             raise ValueError(
@@ -160,46 +215,76 @@ class FrontDoorClassifier(nn.Module):
 
     # ------------------------------------------------------------------ X → S → Y
     def encode_views(self, images: Tensor) -> Tensor:
-        """L2-normalised features of each template's view: [B,3,H,W] → [B,1,D]; [B,V,3,H,W] → [B,V,D]."""
+        """Image features of each template's view, from the mediator: [B,3,H,W] → [B,1,D]; [B,V,3,H,W] →
+        [B,V',D].
+
+        V must be 1 (one view shared by all templates) or M. V' = V for mediators that use plain CLIP image
+        features; a mediator with per-template vision prompts returns V' = M.
+        """
         if images.dim() == 4:
             images = images.unsqueeze(1)
         if images.dim() != 5:
             raise ValueError(f"images must be [B,3,H,W] or [B,V,3,H,W], got shape {tuple(images.shape)}")
-        batch, views = images.shape[:2]
+        views = images.shape[1]
         if views not in (1, self.num_templates):
             raise ValueError(
                 f"got {views} views per image but the mediator has M={self.num_templates} templates; "
                 "give one view (shared by all templates) or exactly M"
             )
-        with torch.no_grad():
-            features = self.backbone.encode_image(images.flatten(0, 1), normalize=True)
-        return features.view(batch, views, -1)
+        return self.mediator.encode_images(images)
+
+    def text_features(self, image_features: Tensor | None = None) -> Tensor:
+        """The mediator's class text features: [M,C,D], or [B,M,C,D] conditioned on ``image_features``
+        [B,V,D].
+
+        Inside :meth:`evaluating` the shared features computed on entry are returned.
+        """
+        if self._fixed_text is not None:
+            return self._fixed_text
+        if not self.mediator.conditional:
+            return self.mediator()
+        if image_features is None:
+            raise ValueError(
+                f"mediator {type(self.mediator).__name__} conditions its text features on the image; "
+                "pass image_features [B,V,D]"
+            )
+        return self.mediator(_as_views(image_features))
 
     def logits(self, image_features: Tensor, text_features: Tensor | None = None) -> Tensor:
-        """Per-template logits  l_m(x) = τ · f(x_m) · t_mᵀ,  shape [M,B,C].
+        """Per-template logits  l_m(x) = τ · f(x_m) · t_m(x)ᵀ,  shape [M,B,C].
 
         ``image_features`` is [B,D] or [B,V,D] with V ∈ {1, M} (view m is scored only against template m);
-        ``text_features`` is the mediator output [M,C,D] (computed when not given).
+        ``text_features`` is [M,C,D], or [B,M,C,D] for a conditional mediator (computed when not given).
         """
+        image_features = _as_views(image_features)
         if text_features is None:
-            text_features = self.mediator()
-        if image_features.dim() == 2:
-            image_features = image_features.unsqueeze(1)
+            text_features = self.text_features(image_features)
+        per_image = text_features.dim() == 4
+        templates = text_features.shape[1] if per_image else text_features.shape[0]
         views = image_features.shape[1]
-        if views not in (1, text_features.shape[0]):
-            raise ValueError(f"{views} image views cannot be paired with {text_features.shape[0]} templates")
-        tau = self.backbone.logit_scale.to(text_features.device)
+        if views not in (1, templates):
+            raise ValueError(f"{views} image views cannot be paired with {templates} templates")
+        if per_image and text_features.shape[0] != image_features.shape[0]:
+            raise ValueError(
+                f"text features for {text_features.shape[0]} images cannot score {image_features.shape[0]}"
+            )
+        tau = self.logit_scale.to(text_features.device)
         # einsum pairs view m with template m; a single view broadcasts to every template.
-        image_features = image_features.to(text_features.dtype).expand(-1, text_features.shape[0], -1)
-        return tau * torch.einsum("bmd,mcd->mbc", image_features, text_features)
+        image_features = image_features.to(text_features.dtype).expand(-1, templates, -1)
+        equation = "bmd,bmcd->mbc" if per_image else "bmd,mcd->mbc"
+        return tau * torch.einsum(equation, image_features, text_features)
 
-    def forward_features(self, image_features: Tensor) -> Aggregation:
-        """Fuse the M template opinions computed from pre-encoded (e.g. cached) image features."""
-        return self.aggregator(self.logits(image_features))
+    def forward_features(self, image_features: Tensor, text_features: Tensor | None = None) -> Aggregation:
+        """Fuse the M template opinions computed from image features [B,V,D] (e.g. cached ones).
 
-    def forward(self, images: Tensor) -> Aggregation:
+        Cached frozen-CLIP features are valid only when :attr:`caches_image_features`; otherwise pass features
+        from :meth:`encode_views`.
+        """
+        return self.aggregator(self.logits(image_features, text_features))
+
+    def forward(self, images: Tensor, text_features: Tensor | None = None) -> Aggregation:
         """P(Y | do(x)) fused over templates, per-template probabilities and uncertainty for images."""
-        return self.forward_features(self.encode_views(images))
+        return self.aggregator(self.logits(self.encode_views(images), text_features))
 
     @torch.no_grad()
     def predict_proba(self, images: Tensor) -> Tensor:
@@ -218,18 +303,24 @@ class FrontDoorClassifier(nn.Module):
         """The objective's parts:  L = L_t-ce + β L_de + γ L_con.
 
         L_t-ce is the aggregator's classification loss over the M template opinions, L_de (decoupling) and
-        L_con (consistency) are the mediator's regularizers on its M×C text features. ``inputs`` are images,
+        L_con (consistency) are the mediator's regularizers on its text features. ``inputs`` are images,
         or image features when ``features`` is true. ``epoch`` (0-based) and ``max_epochs`` (the run's
         length) go to the aggregator's loss for epoch-scheduled terms. Returns ``{"loss", "L_t-ce", ...}``
         (weighted terms only for enabled weights).
         """
-        text_features = self.mediator()
-        image_features = inputs if features else self.encode_views(inputs)
+        if features and not self.caches_image_features:
+            raise ValueError(
+                f"mediator {type(self.mediator).__name__} learns image-side parameters; train it on images, "
+                "not on precomputed features"
+            )
+        image_features = _as_views(inputs) if features else self.encode_views(inputs)
+        # Training always recomputes the text features: their gradients reach the prompts.
+        text_features = self.mediator(image_features) if self.mediator.conditional else self.mediator()
         logits = self.logits(image_features, text_features)
         terms = {"L_t-ce": self.aggregator.loss(logits, labels, epoch=epoch, max_epochs=max_epochs)}
         loss = terms["L_t-ce"]
         if self.beta > 0 or self.gamma > 0:
-            regularizers = self.mediator.regularizers(text_features, self.backbone.logit_scale)
+            regularizers = self.mediator.regularizers(text_features, self.logit_scale)
             for key, weight in (("L_de", self.beta), ("L_con", self.gamma)):
                 if weight > 0:
                     terms[key] = regularizers[key]
@@ -241,3 +332,8 @@ class FrontDoorClassifier(nn.Module):
         """Scalar training loss for ``batch = (images, labels)``; see :meth:`loss_terms`."""
         images, labels = batch
         return self.loss_terms(images, labels, epoch=epoch, max_epochs=max_epochs)["loss"]
+
+
+def _as_views(image_features: Tensor) -> Tensor:
+    """[B,D] → [B,1,D]; [B,V,D] as given."""
+    return image_features.unsqueeze(1) if image_features.dim() == 2 else image_features

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -35,7 +36,15 @@ class Aggregation:
 
 
 class Aggregator(nn.Module, ABC):
-    """Fuses M opinions about C classes. Subclasses implement ``forward`` and ``loss``."""
+    """Fuses M opinions about C classes. Subclasses implement ``forward`` and ``loss``.
+
+    :meth:`bind` is called by the classifier with the backbone the aggregator serves, whether the aggregator
+    was built by name or passed as an object, so a setting that depends on the backbone lives here, in the
+    aggregator, and not in whoever builds it.
+    """
+
+    def bind(self, backbone: Any) -> None:
+        """Adapt backbone-dependent defaults to ``backbone`` (its ``logit_scale`` τ); none by default."""
 
     @abstractmethod
     def forward(self, logits: Tensor) -> Aggregation:

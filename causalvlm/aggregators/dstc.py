@@ -16,7 +16,7 @@ float32's digammas and log-gammas lose the answer (docs/aggregators.md, "Numeric
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -38,14 +38,21 @@ from causalvlm.aggregators.trusted_loss import annealing_coefficient, evidential
 # length; TMC itself used T = 50 epochs of a 500-epoch run. Copy before changing: dict(TMC_LOSS_OPTIONS).
 TMC_LOSS_OPTIONS: dict[str, Any] = {"fuse_loss": True, "kl_weight": 1.0}
 
+# h should see COSINE_GAIN · cos whatever the backbone's temperature τ, so evidence_scale = τ / COSINE_GAIN:
+# 10 for real CLIP (τ = 100), ≈ 2 for the world's tiny CLIP (τ ≈ 20). With a fixed 10, a backbone with a
+# small τ gives nearly flat evidence (docs/results.md, "The evidence scale").
+COSINE_GAIN = 10.0
+CLIP_LOGIT_SCALE = 100.0  # τ of released CLIP models: the scale used before the aggregator is bound
+
 
 @dataclass(frozen=True)
 class DSTCConfig:
     # Evidence function h, one of EVIDENCE_FUNCTIONS: "exp" (clamped at ±10 before exp), "softplus", "relu".
     evidence: str = "exp"
-    # Logits (logit_scale · cos, ≈ ±100 for real CLIP) are divided by this before h. 10 keeps every real CLIP
-    # logit inside exp's unclamped range, so no template's gradient is cut off by the clamp.
-    evidence_scale: float = 10.0
+    # Logits (logit_scale · cos, ≈ ±100 for real CLIP) are divided by this before h. None → τ / COSINE_GAIN
+    # of the backbone the aggregator is bound to (10 for real CLIP, which keeps every logit inside exp's
+    # unclamped range, so no template's gradient is cut off by the clamp). A number is kept as given.
+    evidence_scale: float | None = None
     # TMC's addition: the trusted loss also on the fused opinion (α = B S + 1, S = C / U). Off: the paper's
     # L_t-ce sums over the M template opinions only.
     fuse_loss: bool = False
@@ -62,7 +69,7 @@ class DSTCConfig:
             raise ValueError(
                 f"option 'evidence': unknown evidence function {self.evidence!r}; valid names: {valid}"
             )
-        if not self.evidence_scale > 0:
+        if self.evidence_scale is not None and not self.evidence_scale > 0:
             raise ValueError(f"option 'evidence_scale' must be > 0, got {self.evidence_scale}")
         if not isinstance(self.fuse_loss, bool):
             raise ValueError(f"option 'fuse_loss' must be true or false, got {self.fuse_loss!r}")
@@ -100,8 +107,19 @@ class DSTCAggregator(Aggregator):
             )
         if config is not None and options:
             raise ValueError("pass either a DSTCConfig or keyword options to the 'ds' aggregator, not both")
-        self.config = config if config is not None else DSTCConfig(**options)
+        config = config if config is not None else DSTCConfig(**options)
+        # Whether evidence_scale follows the backbone (see bind) or was set by the user.
+        self.scale_follows_backbone = config.evidence_scale is None
+        if self.scale_follows_backbone:
+            config = replace(config, evidence_scale=CLIP_LOGIT_SCALE / COSINE_GAIN)
+        self.config = config
         self.h = evidence_function(self.config.evidence)
+
+    def bind(self, backbone: Any) -> None:
+        """evidence_scale = τ / COSINE_GAIN for the backbone's τ, unless the user set evidence_scale."""
+        if self.scale_follows_backbone:
+            scale = float(backbone.logit_scale) / COSINE_GAIN
+            self.config = replace(self.config, evidence_scale=scale)
 
     def _evidence64(self, logits: Tensor) -> Tensor:
         # float64 from the first step: see the module docstring for why float32 is not enough downstream.

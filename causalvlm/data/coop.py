@@ -1,8 +1,9 @@
 """The CoOp benchmark datasets that ship fixed splits, read from an unchanged CoOp ``$DATA`` tree.
 
 Nine datasets come with a ``split_zhou_<Dataset>.json`` next to their images; FGVCAircraft uses the official
-``images_variant_{train,val,test}.txt`` lists and ``variants.txt``. Folder names, split file names, class
-counts and hand-crafted templates follow CoOp's ``datasets/*.py``, ``DATASETS.md`` and zero-shot templates.
+``images_variant_{train,val,test}.txt`` lists and ``variants.txt``. Folder names, split file names and class
+counts follow CoOp's ``datasets/*.py`` and ``DATASETS.md``; the hand-crafted templates are read from
+:data:`causalvlm.templates.DATASET_TEMPLATES` (CoOp's zero-shot templates).
 A missing split file is an error rather than a fresh random split, because only CoOp's fixed splits make
 numbers comparable with the paper's.
 """
@@ -24,6 +25,7 @@ from causalvlm.data.base import (
 from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
+from causalvlm.templates import template_for
 
 
 @dataclass(frozen=True)
@@ -35,56 +37,25 @@ class SplitJsonSpec:
     image_dir: str  # folder the split file's paths are relative to, inside dirname ("" = dirname itself)
     split_file: str  # CoOp's fixed split, inside dirname
     num_classes: int  # the official class count, checked unless check_num_classes=False
-    template: str  # CoOp's hand-crafted zero-shot prompt
+
+    @property
+    def template(self) -> str:
+        """CoOp's hand-crafted zero-shot prompt, from :data:`causalvlm.templates.DATASET_TEMPLATES`."""
+        return template_for(self.name)
 
 
 SPLIT_JSON_SPECS = (
-    SplitJsonSpec(
-        "caltech101",
-        "caltech-101",
-        "101_ObjectCategories",
-        "split_zhou_Caltech101.json",
-        100,
-        "a photo of a {}.",
-    ),
-    SplitJsonSpec(
-        "oxford_pets",
-        "oxford_pets",
-        "images",
-        "split_zhou_OxfordPets.json",
-        37,
-        "a photo of a {}, a type of pet.",
-    ),
-    SplitJsonSpec(
-        "stanford_cars", "stanford_cars", "", "split_zhou_StanfordCars.json", 196, "a photo of a {}."
-    ),
-    SplitJsonSpec(
-        "oxford_flowers",
-        "oxford_flowers",
-        "jpg",
-        "split_zhou_OxfordFlowers.json",
-        102,
-        "a photo of a {}, a type of flower.",
-    ),
-    SplitJsonSpec(
-        "food101", "food-101", "images", "split_zhou_Food101.json", 101, "a photo of {}, a type of food."
-    ),
-    SplitJsonSpec("sun397", "sun397", "SUN397", "split_zhou_SUN397.json", 397, "a photo of a {}."),
-    SplitJsonSpec("dtd", "dtd", "images", "split_zhou_DescribableTextures.json", 47, "{} texture."),
-    SplitJsonSpec(
-        "eurosat", "eurosat", "2750", "split_zhou_EuroSAT.json", 10, "a centered satellite photo of {}."
-    ),
-    SplitJsonSpec(
-        "ucf101",
-        "ucf101",
-        "UCF-101-midframes",
-        "split_zhou_UCF101.json",
-        101,
-        "a photo of a person doing {}.",
-    ),
+    SplitJsonSpec("caltech101", "caltech-101", "101_ObjectCategories", "split_zhou_Caltech101.json", 100),
+    SplitJsonSpec("oxford_pets", "oxford_pets", "images", "split_zhou_OxfordPets.json", 37),
+    SplitJsonSpec("stanford_cars", "stanford_cars", "", "split_zhou_StanfordCars.json", 196),
+    SplitJsonSpec("oxford_flowers", "oxford_flowers", "jpg", "split_zhou_OxfordFlowers.json", 102),
+    SplitJsonSpec("food101", "food-101", "images", "split_zhou_Food101.json", 101),
+    SplitJsonSpec("sun397", "sun397", "SUN397", "split_zhou_SUN397.json", 397),
+    SplitJsonSpec("dtd", "dtd", "images", "split_zhou_DescribableTextures.json", 47),
+    SplitJsonSpec("eurosat", "eurosat", "2750", "split_zhou_EuroSAT.json", 10),
+    SplitJsonSpec("ucf101", "ucf101", "UCF-101-midframes", "split_zhou_UCF101.json", 101),
 )
 
-AIRCRAFT_TEMPLATE = "a photo of a {}, a type of aircraft."
 AIRCRAFT_NUM_CLASSES = 100
 
 
@@ -209,7 +180,7 @@ def build_fgvc_aircraft(
     return assemble_splits(
         "fgvc_aircraft",
         classnames,
-        AIRCRAFT_TEMPLATE,
+        template_for("fgvc_aircraft"),
         folder,
         lambda: train,
         lambda: val,

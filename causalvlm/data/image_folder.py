@@ -19,10 +19,10 @@ from causalvlm.data.base import DATASETS, DatasetSplits, Datum, check_subsample,
 from causalvlm.data.checks import list_images, list_subdirs, require_dir
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.fewshot import FEWSHOT_DIRNAME
+from causalvlm.templates import DEFAULT_TEMPLATE
 
 SPLIT_FRACTIONS = (0.5, 0.2)  # train and val shares of each class in the flat layout; the rest is test
 SPLIT_SHUFFLE_SEED = 0
-DEFAULT_TEMPLATE = "a photo of a {}."
 
 
 def _class_folders(path: str) -> list[str]:

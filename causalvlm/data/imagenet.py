@@ -21,8 +21,7 @@ from causalvlm.data.base import (
 from causalvlm.data.checks import list_images, list_subdirs, require_dir, require_file
 from causalvlm.data.coop import assemble_splits, dataset_dir
 from causalvlm.data.splits import subsample_classes
-
-IMAGENET_TEMPLATE = "a photo of a {}."
+from causalvlm.templates import template_for
 
 
 def read_classnames(path: str) -> dict[str, str]:
@@ -86,7 +85,7 @@ def build_imagenet(
     return assemble_splits(
         "imagenet",
         classnames,
-        IMAGENET_TEMPLATE,
+        template_for("imagenet"),
         folder,
         lambda: _read_class_folders(train_dir, folders, classnames),
         None,
@@ -98,7 +97,7 @@ def build_imagenet(
 
 
 def _test_only(name: str, classnames: list[str], test: list[Datum], subsample: str) -> DatasetSplits:
-    return subsample_classes(DatasetSplits(name, classnames, IMAGENET_TEMPLATE, test=test), subsample)
+    return subsample_classes(DatasetSplits(name, classnames, template_for(name), test=test), subsample)
 
 
 def _register_wnid_variant(name: str, dirname: str, image_subdir: str, num_classes: int) -> None:

@@ -1,7 +1,9 @@
 """The compute report: trainable parameters and measured images/s for training and inference.
 
 Throughput is measured on the full image path (CLIP image encoder + mediator text forward + aggregation),
-not on cached features, so it reflects what a user pays per image. Numbers are machine-specific; the report
+not on cached features, so it reflects what a user pays per image. Training is timed on the method's training
+views and inference on its test views (the test-time view policy that its accuracy is measured with), so
+the two rates describe the same runs as the accuracy table. Numbers are machine-specific; the report
 records the device they were taken on.
 """
 
@@ -39,16 +41,23 @@ def _images_per_second(step, batch_size: int, repeats: int, device: torch.device
 
 
 def measure_throughput(
-    classifier: FrontDoorClassifier, images: Tensor, labels: Tensor, repeats: int = 3
+    classifier: FrontDoorClassifier,
+    images: Tensor,
+    labels: Tensor,
+    repeats: int = 3,
+    test_images: Tensor | None = None,
 ) -> dict[str, Any]:
-    """Images/s of a training step (loss + backward) and of inference (``predict_proba``) on one batch.
+    """Images/s of a training step (loss + backward) on ``images`` and of inference (``predict_proba``) on
+    ``test_images`` (default: ``images``).
 
-    ``images`` is ``[B,3,H,W]`` or ``[B,V,3,H,W]``. Gradients are cleared afterwards; nothing is updated.
+    Both are ``[B,3,H,W]`` or ``[B,V,3,H,W]``: the training views, and the test views of the method's
+    test-time view policy. Gradients are cleared afterwards; nothing is updated.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    device = classifier.backbone.logit_scale.device
+    device = classifier.device
     images, labels = images.to(device), labels.to(device)
+    test_images = images if test_images is None else test_images.to(device)
     batch_size = int(images.shape[0])
     params = classifier.trainable_parameters()
 
@@ -60,7 +69,7 @@ def measure_throughput(
         p.grad = None
     with torch.no_grad():
         inference_rate = _images_per_second(
-            lambda: classifier.predict_proba(images), batch_size, repeats, device
+            lambda: classifier.predict_proba(test_images), int(test_images.shape[0]), repeats, device
         )
     return {
         "templates": classifier.num_templates,

@@ -7,7 +7,7 @@ once per split and reused by every method and seed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -31,7 +31,7 @@ class EvalResult:
     """One classifier on one labelled set. Accuracies and ECE are percentages."""
 
     accuracy: float  # top-1 accuracy of the fused P(Y | do(x))
-    ece: float  # expected calibration error of the fused probabilities, 15 equal-width bins
+    ece: float  # expected calibration error of the fused probabilities, ECE_BINS equal-width bins
     template_accuracy: list[float]  # top-1 accuracy of each template's own prediction S_1..S_M
     num_samples: int
     probs: Tensor = field(repr=False)  # [N,C] fused probabilities (for reliability diagrams)
@@ -62,37 +62,53 @@ def evaluate_features(
 ) -> EvalResult:
     """Evaluate on cached image features ``[N,D]`` / ``[N,V,D]`` against ``classnames`` (default: current).
 
-    The classifier's class names are switched for the evaluation (base → new) and restored afterwards.
+    The classifier evaluates under ``classnames`` (base → new) and gets its own back afterwards.
     """
     if features.shape[0] != labels.shape[0] or features.shape[0] == 0:
         raise ValueError(
             f"need matching, non-empty features and labels, got {features.shape[0]} and {labels.shape[0]}"
         )
-    previous = classifier.classnames
-    if classnames is not None:
-        classifier.set_classnames(list(classnames))
-    try:
+    if not classifier.caches_image_features:
+        raise ValueError(
+            "this classifier's mediator learns image-side parameters, so cached image features would skip "
+            "them; evaluate it on images with evaluate_batches(..., features=False)"
+        )
+    num_classes = len(classnames) if classnames is not None else len(classifier.classnames)
+    if int(labels.max()) >= num_classes:
+        raise ValueError(f"label {int(labels.max())} is out of range for {num_classes} class names")
+    batches = (
+        (features[start : start + batch_size], labels[start : start + batch_size])
+        for start in range(0, features.shape[0], batch_size)
+    )
+    return evaluate_batches(classifier, batches, classnames, features=True)
+
+
+@torch.no_grad()
+def evaluate_batches(
+    classifier: FrontDoorClassifier,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    classnames: Sequence[str] | None = None,
+    features: bool = False,
+) -> EvalResult:
+    """Evaluate on ``(inputs, labels)`` batches: images ``[B,3,H,W]`` / ``[B,V,3,H,W]``, or image features
+    when ``features``. Runs inside ``classifier.evaluating(classnames)``, so only the classifier predicts."""
+    probs, template_probs, uncertainty, all_labels = [], [], [], []
+    with classifier.evaluating(classnames):
         num_classes = len(classifier.classnames)
-        if int(labels.max()) >= num_classes:
-            raise ValueError(f"label {int(labels.max())} is out of range for {num_classes} class names")
-        was_training = classifier.training
-        classifier.eval()
-        device = classifier.backbone.logit_scale.device
-        text_features = classifier.mediator()
-        probs, template_probs, uncertainty = [], [], []
-        for start in range(0, features.shape[0], batch_size):
-            chunk = features[start : start + batch_size].to(device)
-            aggregation = classifier.aggregator(classifier.logits(chunk, text_features).float())
-            probs.append(aggregation.probs.cpu())
-            template_probs.append(aggregation.template_probs.cpu())
-            uncertainty.append(aggregation.uncertainty.cpu())
-        classifier.train(was_training)
-    finally:
-        if classnames is not None:
-            classifier.set_classnames(previous)
+        for inputs, targets in batches:
+            if targets.numel() and int(targets.max()) >= num_classes:
+                raise ValueError(f"label {int(targets.max())} is out of range for {num_classes} class names")
+            inputs = inputs.to(classifier.device)
+            aggregation = classifier.forward_features(inputs) if features else classifier(inputs)
+            probs.append(aggregation.probs.float().cpu())
+            template_probs.append(aggregation.template_probs.float().cpu())
+            uncertainty.append(aggregation.uncertainty.float().cpu())
+            all_labels.append(targets.long().cpu())
+    if not probs:
+        raise ValueError("no batches to evaluate")
     fused = torch.cat(probs)
     per_template = torch.cat(template_probs, dim=1)
-    labels = labels.long().cpu()
+    labels = torch.cat(all_labels)
     return EvalResult(
         accuracy=accuracy_percent(fused, labels),
         ece=ece_percent(fused, labels),

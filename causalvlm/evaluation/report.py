@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from causalvlm.evaluation.delta import build_delta
-from causalvlm.evaluation.metrics import EvalResult
+from causalvlm.evaluation.metrics import ECE_BINS, EvalResult
 from causalvlm.evaluation.paper import paper_rows
 from causalvlm.evaluation.plots import (
     plot_accuracy_per_epoch,
@@ -67,7 +67,7 @@ def build_payload(
     return {
         "protocol": protocol,
         "seeds": collector.seeds(),
-        "units": {"accuracy": "percent", "ece": "percent", "ece_bins": 15},
+        "units": {"accuracy": "percent", "ece": "percent", "ece_bins": ECE_BINS},
         "methods": methods,
         "config": dict(config),
         "results": results,

@@ -10,9 +10,9 @@ from causalvlm.mediators.coop import CoOpMediator
 from causalvlm.mediators.handcrafted import HandcraftedMediator
 from causalvlm.mediators.maple import MaPLeMediator
 from causalvlm.mediators.soft_prompt import SoftPrompt
-from causalvlm.mediators.templates import DATASET_TEMPLATES, TEMPLATE_SETS, template_for
 from causalvlm.mediators.vsd import VSDMediator
 from causalvlm.mediators.vsd_losses import consistency_loss, decoupling_loss
+from causalvlm.templates import DATASET_TEMPLATES, TEMPLATE_SETS, template_for  # re-exported
 
 __all__ = [
     "AUGMENTATIONS",

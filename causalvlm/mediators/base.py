@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from causalvlm.backbones import FrozenCLIP
-from causalvlm.mediators.templates import check_template
 from causalvlm.registry import Registry
+from causalvlm.templates import DEFAULT_TEMPLATE, check_template
 
 MEDIATORS = Registry("mediator")
 
@@ -35,11 +35,21 @@ class Mediator(nn.Module, ABC):
     The backbone is *referenced*, not registered as a submodule: the classifier owns it, and a mediator's
     ``state_dict`` then holds only what the mediator learns (its context vectors). Move the classifier,
     not the mediator alone, between devices.
+
+    Two class attributes say how the mediator touches the image side; the defaults describe a mediator whose
+    text features are shared by every image and whose image features are plain frozen CLIP features
+    (hand-crafted, CoOp, VSD). Only :class:`~causalvlm.FrontDoorClassifier` reads them: callers never
+    branch on them.
     """
 
     num_templates: int
+    # True when the text features depend on the image (CoCoOp): ``forward`` then needs the image features.
+    conditional: bool = False
+    # True when image features depend on learned parameters (MaPLe's vision prompts): they cannot be cached,
+    # and ``encode_images`` runs the (still frozen) image tower with autograd on.
+    image_side_trainable: bool = False
 
-    def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], template: str = "a photo of a {}."):
+    def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], template: str = DEFAULT_TEMPLATE):
         super().__init__()
         object.__setattr__(self, "_backbone", backbone)  # bypass nn.Module registration on purpose
         self.template = check_template(template)
@@ -54,8 +64,24 @@ class Mediator(nn.Module, ABC):
         return len(self.classnames)
 
     @abstractmethod
-    def forward(self) -> torch.Tensor:
-        """Class text features w [M, C, D], L2-normalised along D."""
+    def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
+        """Class text features w, L2-normalised along D.
+
+        Unconditional mediators ignore ``image_features`` and return ``[M, C, D]``. A conditional one needs
+        ``image_features [B, V, D]`` (V = 1 conditions every template on the one view, V = M conditions
+        template m on view m) and returns ``[B, M, C, D]``.
+        """
+
+    def encode_images(self, views: torch.Tensor) -> torch.Tensor:
+        """``views [B, V, 3, H, W]`` → L2-normalised image features ``[B, V, D]``.
+
+        The default is the frozen CLIP image encoder, run without autograd (nothing on the image side learns).
+        A mediator with trainable image-side parameters overrides this and may return one feature per
+        template (V' = M) whatever V is.
+        """
+        with torch.no_grad():
+            features = self.backbone.encode_image(views.flatten(0, 1), normalize=True)
+        return features.view(*views.shape[:2], -1)
 
     @abstractmethod
     def set_classnames(self, classnames: Sequence[str]) -> None:

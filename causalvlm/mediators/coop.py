@@ -13,6 +13,7 @@ import torch
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
 from causalvlm.mediators.soft_prompt import SoftPrompt
+from causalvlm.templates import DEFAULT_TEMPLATE
 
 
 @MEDIATORS.register("coop")
@@ -25,7 +26,7 @@ class CoOpMediator(Mediator):
         self,
         backbone: FrozenCLIP,
         classnames: Sequence[str],
-        template: str = "a photo of a {}.",
+        template: str = DEFAULT_TEMPLATE,
         n_ctx: int | None = None,  # None → length of ctx_init, or 16 with random init
         ctx_init: str | None = None,  # initial words, e.g. "a photo of a"; None → N(0, 0.02²)
         class_token_position: str = "end",  # "end" | "middle" | "front"
@@ -46,6 +47,6 @@ class CoOpMediator(Mediator):
         self.prompt.set_classnames(classnames)
         self.classnames = classnames
 
-    def forward(self) -> torch.Tensor:
+    def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
         prompts, eot_index = self.prompt(self.prompt.encoding_length)
         return self.backbone.encode_text_embeddings(prompts, eot_index, normalize=True).unsqueeze(0)

@@ -12,7 +12,7 @@ import torch
 
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
-from causalvlm.mediators.templates import check_template, templates_named
+from causalvlm.templates import DEFAULT_TEMPLATE, check_template, templates_named
 
 
 def resolve_templates(templates: str | Sequence[str] | None, default: str) -> list[str]:
@@ -35,8 +35,8 @@ class HandcraftedMediator(Mediator):
         self,
         backbone: FrozenCLIP,
         classnames: Sequence[str],
-        template: str = "a photo of a {}.",
-        templates: str | Sequence[str] | None = None,  # None → [template]; or a name from templates.py
+        template: str = DEFAULT_TEMPLATE,
+        templates: str | Sequence[str] | None = None,  # None → [template]; or a name in causalvlm.templates
     ):
         super().__init__(backbone, classnames, template)
         self.templates = resolve_templates(templates, self.template)
@@ -52,5 +52,5 @@ class HandcraftedMediator(Mediator):
             "text_features", features.view(self.num_templates, len(self.classnames), -1), persistent=False
         )
 
-    def forward(self) -> torch.Tensor:
+    def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
         return self.text_features

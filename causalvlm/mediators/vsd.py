@@ -20,9 +20,13 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
 from causalvlm.mediators.soft_prompt import SoftPrompt
 from causalvlm.mediators.vsd_losses import consistency_loss, decoupling_loss
+from causalvlm.templates import DEFAULT_TEMPLATE
 
 # Distinct four-token phrases, so templates start from different points in embedding space.
 DEFAULT_CTX_INIT = ("a photo of a", "a picture of a", "an image of a", "a rendering of a")
+# M when not given (the cdc preset reads it too). Our choice: small enough for the CPU demo, and one
+# template per distinct init phrase above; the paper's ablation sweeps M.
+DEFAULT_NUM_TEMPLATES = 4
 
 
 @MEDIATORS.register("vsd")
@@ -33,8 +37,8 @@ class VSDMediator(Mediator):
         self,
         backbone: FrozenCLIP,
         classnames: Sequence[str],
-        template: str = "a photo of a {}.",  # the hand-crafted t0 that L_con anchors to
-        num_templates: int = 4,  # M
+        template: str = DEFAULT_TEMPLATE,  # the hand-crafted t0 that L_con anchors to
+        num_templates: int = DEFAULT_NUM_TEMPLATES,  # M
         n_ctx: int | None = None,  # None → each init phrase's length, or 16 with random init
         ctx_init: str
         | Sequence[str]
@@ -82,7 +86,7 @@ class VSDMediator(Mediator):
             )
         self.register_buffer("hand_crafted_features", w0, persistent=False)
 
-    def forward(self) -> torch.Tensor:
+    def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
         """w [M, C, D]: one text-encoder pass over all M×C prompts, cut at the latest end-of-text token."""
         length = max(prompt.encoding_length for prompt in self.prompts)
         pieces = [prompt(length) for prompt in self.prompts]

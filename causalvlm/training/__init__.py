@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from causalvlm.training.callbacks import StopAfterEpochs, TrainThroughput
+from causalvlm.training.callbacks import TrainThroughput
 from causalvlm.training.config import OptimConfig, TrainConfig
 from causalvlm.training.datamodule import (
     EpochSeededSampler,
@@ -14,6 +14,7 @@ from causalvlm.training.methods import (
     METHODS,
     MethodSpec,
     build_classifier,
+    build_test_transform,
     build_view_transform,
     method_spec,
     uses_cached_features,
@@ -46,10 +47,10 @@ __all__ = [
     "ProtocolOutput",
     "ProtocolRunner",
     "SeededViewsDataset",
-    "StopAfterEpochs",
     "TrainConfig",
     "TrainThroughput",
     "build_classifier",
+    "build_test_transform",
     "build_trainer",
     "build_view_transform",
     "fit",

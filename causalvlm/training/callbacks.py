@@ -1,4 +1,4 @@
-"""Callbacks: a checkpoint after every epoch, training throughput, a clean early stop (to test resumes)."""
+"""Callbacks: a checkpoint after every epoch, training throughput."""
 
 from __future__ import annotations
 
@@ -67,16 +67,3 @@ class TrainThroughput(pl.Callback):
     @property
     def images_per_second(self) -> float | None:
         return self.images / self.seconds if self.seconds > 0 else None
-
-
-class StopAfterEpochs(pl.Callback):
-    """Ends ``fit`` cleanly after ``epochs`` epochs, like an interrupted run (its checkpoint is saved)."""
-
-    def __init__(self, epochs: int) -> None:
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        self.epochs = epochs
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if trainer.current_epoch + 1 >= self.epochs:
-            trainer.should_stop = True

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "64-true")
+# Training epochs when not given: CoOp's recipe for 16-shot base-to-new (the world demo runs as many).
+DEFAULT_MAX_EPOCHS = 10
 
 
 @dataclass
@@ -34,7 +36,7 @@ class OptimConfig:
 class TrainConfig:
     """One training run: epochs, batches, hardware, checkpoints and logs."""
 
-    max_epochs: int = 10  # CoOp uses 10 epochs for 16-shot base-to-new; the world demo uses fewer
+    max_epochs: int = DEFAULT_MAX_EPOCHS  # see DEFAULT_MAX_EPOCHS
     batch_size: int = 32  # CoOp's training batch
     eval_batch_size: int = 256  # evaluation runs on cached features, so large batches are cheap
     num_workers: int = 0  # dataloader worker processes (0 = load in the main process)

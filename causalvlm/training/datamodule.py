@@ -19,7 +19,7 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from causalvlm.data import DatasetSplits, Datum, ImageDataset
+from causalvlm.data import Datum, ImageDataset
 
 _PRIME = 1_000_003
 
@@ -112,7 +112,7 @@ class FeatureDataset(Dataset):
 class PromptDataModule(pl.LightningDataModule):
     """Training views plus named evaluation sets (``{"base": ..., "new": ...}``, one val dataloader each).
 
-    Build it from datasets (e.g. :class:`FeatureDataset` of cached features) or with :meth:`from_splits`.
+    Build it from datasets: :class:`FeatureDataset` (cached features) or :class:`SeededViewsDataset` (images).
     The trainer must run with ``use_distributed_sampler=False``: :class:`EpochSeededSampler` shards itself.
     """
 
@@ -135,22 +135,6 @@ class PromptDataModule(pl.LightningDataModule):
         self.val_sets = dict(val_sets or {})
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.num_workers, self.seed = num_workers, seed
-
-    @classmethod
-    def from_splits(
-        cls,
-        splits: DatasetSplits,
-        train_transform: Callable,
-        eval_transform: Callable,
-        new_splits: DatasetSplits | None = None,
-        **options: Any,
-    ) -> PromptDataModule:
-        """Few-shot ``splits.train_x`` with the per-template view transform; base (and new) test sets."""
-        seed = options.get("seed", 1)
-        val_sets = {"base": SeededViewsDataset(splits.test, eval_transform)}
-        if new_splits is not None:
-            val_sets["new"] = SeededViewsDataset(new_splits.test, eval_transform)
-        return cls(SeededViewsDataset(splits.train_x, train_transform, seed=seed), val_sets, **options)
 
     @property
     def val_names(self) -> list[str]:

@@ -46,7 +46,9 @@ from causalvlm.training.protocols import (
 )
 from causalvlm.training.run_identity import backbone_identity
 
-METHOD_KEYS = ("method", "templates", "aggregator", "no_vsd", "aug", "beta", "gamma", "aggregator_options")
+METHOD_KEYS = (
+    "method", "templates", "aggregator", "no_vsd", "aug", "beta", "gamma", "aggregator_options", "test_views",
+)  # fmt: skip
 # The world demo: 24 shapes (12 base, 12 new), 50 test images per shape, colour spuriously tied to shape.
 WORLD_TASK = {"rho": 0.9, "n_test_per_class": 50}
 
@@ -77,7 +79,7 @@ class ExperimentConfig:
     delta_vs: str | None = (
         None  # Δ column baseline (a method label of the run); None → strongest other method
     )
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(max_epochs=10))
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def method_specs(self) -> list[MethodSpec]:
         specs = []

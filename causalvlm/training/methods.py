@@ -1,16 +1,20 @@
 """The paper's methods and ablations as presets: which mediator, how many templates, which aggregator.
 
-One flag each, so a table row is one call:
+A method is a name plus one dict (:data:`PRESETS`, read like timm's model variants); ablation flags given to
+:func:`method_spec` override the preset's entries. One call per results-table row:
 
     method_spec("zeroshot")                      zero-shot CLIP: hand-crafted template, no training
     method_spec("coop")                          CoOp: one soft template, cross-entropy
     method_spec("cdc")                           CDC: M soft templates (VSD) + DSTC fusion, L_de and L_con
+    method_spec("cdc-tmc")                       CDC trained with TMC's additions to the evidential loss
     method_spec("cdc", aggregator="mean")        CDC without DSTC
     method_spec("cdc", no_vsd=True)              CDC without VSD: one view for all templates, β = γ = 0
     method_spec("cdc", templates=8)              any M
+    method_spec("cdc", test_views="per-template")  test with view m for template m (default: one clean view)
 
 :func:`build_classifier` turns a spec into a :class:`FrontDoorClassifier`, :func:`build_view_transform` into
-the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1).
+the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1), :func:`build_test_transform` into
+the test-time one.
 """
 
 from __future__ import annotations
@@ -23,33 +27,86 @@ from causalvlm.aggregators import AGGREGATORS
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.mediators import AUGMENTATIONS
+from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
 from causalvlm.scm import SCM
 
-METHODS = ("zeroshot", "coop", "cdc")
-CDC_TEMPLATES = 4  # M for CDC when not given (our choice: small enough for the CPU demo)
-CDC_BETA = 1.0  # β, the weight of L_de
-CDC_GAMMA = 1.0  # γ, the weight of L_con
-COOP_CTX_INIT = "a photo of a"  # CoOp's base-to-new setting: 4 context tokens initialised from these words
+# CoOp's base-to-new setting: 4 context tokens initialised from these words.
+COOP_CTX_INIT = "a photo of a"
+
+# What the test images look like to the templates:
+#   "shared"       one clean view (the backbone's eval preprocess) scored against every template;
+#   "per-template" view m, drawn with the method's training augmentation (fixed seed), for template m.
+TEST_VIEW_POLICIES = ("shared", "per-template")
+# Default "shared": every method is then tested on the same deterministic image as zero-shot CLIP and CoOp,
+# so a gain of CDC is not a test-time-augmentation ensemble, and the frozen image features of a test split
+# are computed once and shared by all methods and seeds. "per-template" tests the way CDC trains.
+DEFAULT_TEST_VIEWS = "shared"
+
+# Method name → the fields of its MethodSpec. Options given to method_spec win over these.
+PRESETS: dict[str, dict[str, Any]] = {
+    # Zero-shot CLIP: the dataset's hand-crafted t0, nothing to learn (one template: fusion is the identity).
+    "zeroshot": dict(
+        mediator="handcrafted", templates=1, aggregator="logit-avg", augmentation="none", trains=False
+    ),
+    # CoOp: one soft template trained with cross-entropy on random resized crops (aug2 with one view), as in
+    # CoOp's recipe.
+    "coop": dict(
+        mediator="coop",
+        templates=1,
+        aggregator="logit-avg",
+        augmentation="aug2",
+        mediator_options={"ctx_init": COOP_CTX_INIT},
+    ),
+    # CDC (the paper): M soft templates (VSD) fused by DSTC, L = L_t-ce + β L_de + γ L_con with β = γ = 1,
+    # view m of each training image (aug1) for template m, so templates can specialise.
+    "cdc": dict(
+        mediator="vsd",
+        templates=DEFAULT_NUM_TEMPLATES,
+        aggregator="ds",
+        beta=1.0,
+        gamma=1.0,
+        augmentation="aug1",
+        shared_view=False,
+    ),
+    # CDC with TMC's additions to the evidential loss: the fused opinion's term and the annealed
+    # KL(Dir(α̃) ‖ Dir(1)), as in TMC's code; an ablation of the paper's objective.
+    "cdc-tmc": dict(
+        mediator="vsd",
+        templates=DEFAULT_NUM_TEMPLATES,
+        aggregator="ds",
+        beta=1.0,
+        gamma=1.0,
+        augmentation="aug1",
+        shared_view=False,
+        aggregator_options={"fuse_loss": True, "kl_weight": 1.0},
+    ),
+}
+METHODS = tuple(PRESETS)
 
 
 @dataclass(frozen=True)
 class MethodSpec:
     """Everything that distinguishes one method/ablation row of a results table."""
 
-    method: str  # "zeroshot" | "coop" | "cdc"
+    method: str  # a name in PRESETS
     mediator: str  # registry name in MEDIATORS
     templates: int  # M
     aggregator: str  # registry name in AGGREGATORS
     beta: float = 0.0  # weight of L_de
     gamma: float = 0.0  # weight of L_con
     augmentation: str = "none"  # registry name in AUGMENTATIONS, applied at training time
-    shared_view: bool = True  # one view for all templates (True) or view m for template m
+    shared_view: bool = True  # training: one view for all templates (True) or view m for template m
+    test_views: str = DEFAULT_TEST_VIEWS  # test time: one of TEST_VIEW_POLICIES (see DEFAULT_TEST_VIEWS)
     trains: bool = True  # False: evaluate the initial prompts only (zero-shot)
     mediator_options: dict[str, Any] = field(default_factory=dict)
     aggregator_options: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # the row name in tables; derived from the flags when empty
 
     def __post_init__(self) -> None:
+        if self.test_views not in TEST_VIEW_POLICIES:
+            raise ValueError(
+                f"test_views must be one of {', '.join(TEST_VIEW_POLICIES)}, got {self.test_views!r}"
+            )
         if not self.label:
             object.__setattr__(self, "label", _label(self))
 
@@ -57,18 +114,32 @@ class MethodSpec:
         return asdict(self)
 
 
+def _takes_num_templates(mediator: str) -> bool:
+    """Mediators whose M is an option (the soft multi-template ones); the others fix M themselves."""
+    return mediator == "vsd"
+
+
 def _label(spec: MethodSpec) -> str:
-    if spec.method != "cdc":
+    """The method's name, plus every setting that differs from its preset: ``cdc[M=2,agg=mean]``."""
+    preset = PRESETS.get(spec.method)
+    if preset is None:
         return spec.method
-    flags = [f"M={spec.templates}"] if spec.templates != CDC_TEMPLATES else []
-    if spec.aggregator != "ds":
+    defaults = MethodSpec(spec.method, label=spec.method, **preset)
+    flags = [f"M={spec.templates}"] if spec.templates != defaults.templates else []
+    if spec.aggregator != defaults.aggregator:
         flags.append(f"agg={spec.aggregator}")
-    if spec.shared_view and spec.beta == 0 and spec.gamma == 0:
+    no_vsd = defaults.beta + defaults.gamma > 0 and spec.shared_view and spec.beta == spec.gamma == 0
+    if no_vsd:
         flags.append("no-vsd")
-    default_aug = "none" if spec.shared_view and spec.beta == 0 and spec.gamma == 0 else "aug1"
-    if spec.augmentation != default_aug:
+    else:
+        for name in ("beta", "gamma"):
+            if getattr(spec, name) != getattr(defaults, name):
+                flags.append(f"{name}={getattr(spec, name):g}")
+    if spec.augmentation != ("none" if no_vsd else defaults.augmentation):
         flags.append(f"aug={spec.augmentation}")
-    return f"cdc[{','.join(flags)}]" if flags else "cdc"
+    if spec.test_views != defaults.test_views:
+        flags.append(f"test={spec.test_views}")
+    return f"{spec.method}[{','.join(flags)}]" if flags else spec.method
 
 
 def method_spec(
@@ -80,29 +151,15 @@ def method_spec(
     beta: float | None = None,
     gamma: float | None = None,
     aggregator_options: dict[str, Any] | None = None,
+    test_views: str | None = None,
 ) -> MethodSpec:
     """The preset for ``method`` with the ablation flags applied; bad combinations raise ValueError.
 
     ``aggregator_options`` are keyword arguments of the aggregator (e.g. ``{"evidence_scale": 2.0}`` for
-    ``ds``); they are checked by building the aggregator once, so a bad option fails here.
+    ``ds``), merged over the preset's; they are checked by building the aggregator once, so a bad option
+    fails here.
     """
-    spec = _preset(method, templates, aggregator, no_vsd, aug, beta, gamma)
-    if not aggregator_options:
-        return spec
-    AGGREGATORS.build(spec.aggregator, **aggregator_options)  # unknown or bad options raise now
-    return replace(spec, aggregator_options=dict(aggregator_options))
-
-
-def _preset(
-    method: str,
-    templates: int | None,
-    aggregator: str | None,
-    no_vsd: bool,
-    aug: str | None,
-    beta: float | None,
-    gamma: float | None,
-) -> MethodSpec:
-    if method not in METHODS:
+    if method not in PRESETS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
     if aggregator is not None and aggregator not in AGGREGATORS:
         raise ValueError(f"unknown aggregator {aggregator!r}; valid names: {', '.join(AGGREGATORS.names())}")
@@ -110,59 +167,46 @@ def _preset(
         raise ValueError(f"unknown augmentation {aug!r}; valid names: {', '.join(AUGMENTATIONS.names())}")
     if templates is not None and (int(templates) != templates or templates < 1):
         raise ValueError(f"templates (M) must be an integer >= 1, got {templates!r}")
-
-    if method in ("zeroshot", "coop"):
+    fields_ = dict(PRESETS[method])
+    if not _takes_num_templates(fields_["mediator"]):
         if templates not in (None, 1):
             raise ValueError(
                 f"method {method!r} has a single template; --templates {templates} needs --method cdc"
             )
         if no_vsd or beta or gamma:
             raise ValueError(f"--no-vsd / beta / gamma apply to --method cdc, not {method!r}")
-        if method == "zeroshot":
-            if aug not in (None, "none"):
-                raise ValueError("zero-shot CLIP does not train, so --aug does not apply to it")
-            return MethodSpec("zeroshot", "handcrafted", 1, aggregator or "logit-avg", trains=False)
-        # CoOp trains with random crops; aug2 with one view is a random resized crop of the image.
-        return MethodSpec(
-            "coop",
-            "coop",
-            1,
-            aggregator or "logit-avg",
-            augmentation=aug or "aug2",
-            mediator_options={"ctx_init": COOP_CTX_INIT},
-        )
+    if not fields_.get("trains", True) and aug not in (None, "none"):
+        raise ValueError("zero-shot CLIP does not train, so --aug does not apply to it")
+    if no_vsd and (beta or gamma):
+        raise ValueError("--no-vsd sets beta = gamma = 0; do not pass non-zero beta/gamma with it")
 
-    num_templates = CDC_TEMPLATES if templates is None else int(templates)
-    if no_vsd:
-        if beta or gamma:
-            raise ValueError("--no-vsd sets beta = gamma = 0; do not pass non-zero beta/gamma with it")
-        return MethodSpec(
-            "cdc",
-            "vsd",
-            num_templates,
-            aggregator or "ds",
-            # one view shared by all templates: by default the clean view, so its features can be cached
-            augmentation=aug or "none",
-            shared_view=True,
-            mediator_options={"num_templates": num_templates},
-        )
-    return MethodSpec(
-        "cdc",
-        "vsd",
-        num_templates,
-        aggregator or "ds",
-        beta=CDC_BETA if beta is None else float(beta),
-        gamma=CDC_GAMMA if gamma is None else float(gamma),
-        augmentation=aug or "aug1",
-        # identical views ("none") or a single template gain nothing from encoding M copies
-        shared_view=num_templates == 1 or aug == "none",
-        mediator_options={"num_templates": num_templates},
-    )
+    fields_["aggregator"] = aggregator or fields_["aggregator"]
+    if test_views is not None:
+        fields_["test_views"] = test_views
+    if _takes_num_templates(fields_["mediator"]):
+        fields_["templates"] = fields_["templates"] if templates is None else int(templates)
+        fields_["mediator_options"] = {"num_templates": fields_["templates"]}
+        if no_vsd:
+            # One view shared by all templates: by default the clean view, so its features can be cached.
+            fields_.update(beta=0.0, gamma=0.0, augmentation=aug or "none", shared_view=True)
+        else:
+            fields_["beta"] = fields_["beta"] if beta is None else float(beta)
+            fields_["gamma"] = fields_["gamma"] if gamma is None else float(gamma)
+            fields_["augmentation"] = aug or fields_["augmentation"]
+            # Identical views ("none") or a single template gain nothing from encoding M copies.
+            fields_["shared_view"] = fields_["templates"] == 1 or aug == "none"
+    else:
+        fields_["augmentation"] = aug or fields_["augmentation"]
+    options = {**fields_.get("aggregator_options", {}), **(aggregator_options or {})}
+    if aggregator_options:
+        AGGREGATORS.build(fields_["aggregator"], **options)  # unknown or bad options raise now
+    fields_["aggregator_options"] = options
+    return MethodSpec(method, **fields_)
 
 
 def with_templates(spec: MethodSpec, templates: int) -> MethodSpec:
     """The same method with M templates (used by the compute report's sweep over M)."""
-    if spec.method != "cdc":
+    if not _takes_num_templates(spec.mediator):
         raise ValueError(f"only cdc has a variable number of templates, not {spec.method!r}")
     options = {**spec.mediator_options, "num_templates": templates}
     return replace(spec, templates=templates, mediator_options=options, label="")
@@ -177,8 +221,8 @@ def build_classifier(
 ) -> FrontDoorClassifier:
     """Compose the classifier a spec describes; prompts are initialised from ``template``.
 
-    The aggregator is built by name, so DSTC's ``evidence_scale`` follows the backbone's temperature
-    (τ / 10, see :class:`FrontDoorClassifier`) unless the spec's ``aggregator_options`` set it.
+    The classifier binds the aggregator to the backbone, so DSTC's ``evidence_scale`` follows the backbone's
+    temperature (τ / 10) unless the spec's ``aggregator_options`` set it.
     """
     return FrontDoorClassifier(
         backbone,
@@ -199,6 +243,25 @@ def build_view_transform(spec: MethodSpec, backbone: FrozenCLIP) -> Callable:
     return AUGMENTATIONS.build(
         spec.augmentation,
         num_views=1 if spec.shared_view else spec.templates,
+        image_size=backbone.image_size,
+        mean=backbone.image_mean,
+        std=backbone.image_std,
+    )
+
+
+def build_test_transform(spec: MethodSpec, backbone: FrozenCLIP) -> Callable:
+    """Test transform PIL → ``[3,H,W]`` (one clean view) or ``[M,3,H,W]`` (view m for template m).
+
+    "per-template" draws the views with the method's training augmentation (M views even when training shares
+    one view); a method trained without augmentation gets M copies of the clean view.
+    """
+    if spec.test_views == "shared":
+        if backbone.preprocess is None:
+            raise ValueError("the backbone has no eval preprocess for the shared test view")
+        return backbone.preprocess
+    return AUGMENTATIONS.build(
+        spec.augmentation,
+        num_views=spec.templates,
         image_size=backbone.image_size,
         mean=backbone.image_mean,
         std=backbone.image_std,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
@@ -18,9 +19,9 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
 
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.training.config import OptimConfig
+from causalvlm.evaluation.metrics import ECE_BINS
+from causalvlm.training.config import DEFAULT_MAX_EPOCHS, OptimConfig
 
-ECE_BINS = 15
 FROZEN_PREFIX = "classifier.backbone."  # state-dict keys of the frozen CLIP, left out of checkpoints
 
 
@@ -58,14 +59,13 @@ class PromptTuningModule(pl.LightningModule):
         self,
         classifier: FrontDoorClassifier,
         optim: OptimConfig | None = None,
-        max_epochs: int = 10,
+        max_epochs: int = DEFAULT_MAX_EPOCHS,
         eval_classnames: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__()
         self.classifier = classifier
         self.optim = optim or OptimConfig()
         self.max_epochs = int(max_epochs)
-        self.train_classnames = classifier.classnames
         self.eval_classnames = {k: list(v) for k, v in (eval_classnames or {}).items()}
         self.eval_names = list(self.eval_classnames)
         self.metrics = nn.ModuleDict({k: eval_metrics(len(v)) for k, v in self.eval_classnames.items()})
@@ -73,7 +73,8 @@ class PromptTuningModule(pl.LightningModule):
         self.history: list[dict[str, float]] = []
         self.train_images_per_s: float | None = None  # set by training.trainer.fit
         self._active_set: str | None = None
-        self._eval_text: Tensor | None = None
+        # Holds the classifier's `evaluating` context of the active eval set between validation steps.
+        self._eval_context = ExitStack()
         # Plain types only, so checkpoints load with torch.load(weights_only=True) on resume.
         self.save_hyperparameters(
             {
@@ -119,12 +120,11 @@ class PromptTuningModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ validation on named class sets
     def _activate(self, name: str) -> None:
-        """Point the mediator at eval set ``name``'s classes; its text features stay fixed for the set."""
+        """Evaluate over eval set ``name``'s classes; the classifier keeps its text features for the set."""
         if self._active_set == name:
             return
-        self.classifier.set_classnames(self.eval_classnames[name])
-        with torch.no_grad():
-            self._eval_text = self.classifier.mediator()
+        self.restore_training_classes()
+        self._eval_context.enter_context(self.classifier.evaluating(self.eval_classnames[name]))
         self._active_set = name
 
     def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -136,9 +136,7 @@ class PromptTuningModule(pl.LightningModule):
         name = self.eval_names[dataloader_idx]
         self._activate(name)
         inputs, features = self._inputs(batch)
-        image_features = inputs if features else self.classifier.encode_views(inputs)
-        logits = self.classifier.logits(image_features, self._eval_text)
-        probs = self.classifier.aggregator(logits.float()).probs
+        probs = (self.classifier.forward_features(inputs) if features else self.classifier(inputs)).probs
         for metric in self.metrics[name].values():
             metric.update(probs, batch["labels"])
 
@@ -159,9 +157,9 @@ class PromptTuningModule(pl.LightningModule):
         self.restore_training_classes()
 
     def restore_training_classes(self) -> None:
-        if self._active_set is not None:
-            self.classifier.set_classnames(self.train_classnames)
-        self._active_set, self._eval_text = None, None
+        """Leave the active eval set: the training class names and train/eval mode come back."""
+        self._eval_context.close()
+        self._active_set = None
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@
 
 Everything is prepared and validated first (options, dataset roots, split files, images, and every run
 directory with its checkpoint when ``runs_dir`` is set), so a bad input or a resume under other settings fails
-before any training. Test-set image features are encoded once and shared by all methods and seeds.
+before any training. Test-set image features are encoded once per test-view
+policy and shared by all methods and seeds that use it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, Seed
 from causalvlm.training.methods import (
     MethodSpec,
     build_classifier,
+    build_test_transform,
     build_view_transform,
     uses_cached_features,
     with_templates,
@@ -50,6 +52,8 @@ CROSS_DATASET_TARGETS = (
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
 )  # fmt: skip
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
+# Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
+TEST_VIEW_SEED = 0
 
 
 @dataclass
@@ -300,6 +304,17 @@ class ProtocolRunner:
             }
         )
 
+    def _test_features(self, spec: MethodSpec, data: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frozen features of test images under the spec's test-view policy (methods.TEST_VIEW_POLICIES)."""
+        if spec.test_views == "shared":
+            return self.features.get(data)
+        return self.features.get(
+            data,
+            build_test_transform(spec, self.backbone),
+            name=f"{spec.test_views}:{spec.augmentation}:M={spec.templates}",
+            seed=TEST_VIEW_SEED,
+        )
+
     def _train_set(self, spec: MethodSpec, splits: DatasetSplits, seed: int) -> torch.utils.data.Dataset:
         if uses_cached_features(spec):
             features, labels = self.features.get(splits.train_x)
@@ -319,7 +334,7 @@ class ProtocolRunner:
         classifier = build_classifier(
             spec, self.backbone, train_splits.classnames, train_splits.template, scm=self.config.scm
         )
-        eval_features = {name: self.features.get(s.test) for name, s in eval_sets.items()}
+        eval_features = {name: self._test_features(spec, s.test) for name, s in eval_sets.items()}
         initial = {
             f"{name}_acc": evaluate_features(
                 classifier, *eval_features[name], eval_sets[name].classnames
@@ -433,9 +448,12 @@ class ProtocolRunner:
             classifier = build_classifier(
                 spec, self.backbone, splits.classnames, splits.template, scm=cfg.scm
             )
-            transform = build_view_transform(spec, self.backbone)
-            images, labels = encode_ready_batch(sample, transform)
-            row = measure_throughput(classifier, images, labels)
+            # Training is timed on training views, inference on the test views the accuracy is measured on.
+            images, labels = encode_ready_batch(sample, build_view_transform(spec, self.backbone))
+            test_images, _ = encode_ready_batch(
+                sample, build_test_transform(spec, self.backbone), seed=TEST_VIEW_SEED
+            )
+            row = measure_throughput(classifier, images, labels, test_images=test_images)
             if not spec.trains:
                 row["train_images_per_s"] = None
             # End-to-end rate of the real training run (data loading and optimiser included), if any.
@@ -444,9 +462,11 @@ class ProtocolRunner:
         return report
 
 
-def encode_ready_batch(sample: Sequence, transform: Callable) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load a few images through a view transform into one ``[B,V,3,H,W]`` batch."""
-    dataset = SeededViewsDataset(sample, transform)
+def encode_ready_batch(
+    sample: Sequence, transform: Callable, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load a few images through a transform into one ``[B,V,3,H,W]`` (or ``[B,3,H,W]``) batch."""
+    dataset = SeededViewsDataset(sample, transform, seed=seed)
     items = [dataset[i] for i in range(len(dataset))]
     return torch.stack([i["images"] for i in items]), torch.tensor([i["labels"] for i in items])
 

@@ -33,6 +33,7 @@ from causalvlm.data.base import DATASETS, DatasetSplits, check_subsample, classn
 from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
+from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.worlds.factors import Factors, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
@@ -40,7 +41,7 @@ from causalvlm.worlds.shapes import SHAPE_NAMES
 DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
 IMAGE_DIRNAME = "images"
-TEMPLATE = "a photo of a {}."  # the hand-crafted template t0 of the world
+TEMPLATE = DEFAULT_TEMPLATE  # the hand-crafted template t0 of the world: CLIP's generic prompt
 
 
 def _task_params(

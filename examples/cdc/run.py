@@ -15,8 +15,10 @@ import logging
 import sys
 from typing import Any
 
-from causalvlm.training.experiment import build_experiment, run_experiment
-from causalvlm.training.methods import METHODS
+from causalvlm.aggregators import AGGREGATORS
+from causalvlm.mediators import AUGMENTATIONS
+from causalvlm.training.experiment import build_experiment, merge_settings, run_experiment
+from causalvlm.training.methods import METHODS, TEST_VIEW_POLICIES
 from causalvlm.training.protocols import PROTOCOLS
 
 
@@ -29,13 +31,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-root", help="root of the datasets (CoOp's $DATA)")
     p.add_argument("--backbone", help="open_clip architecture (ViT-B-16) or model-config JSON")
     p.add_argument("--pretrained", help="open_clip tag (openai), a checkpoint path, or none (random init)")
-    p.add_argument("--method", nargs="+", choices=METHODS, help="methods to run (default: all three)")
+    p.add_argument("--method", nargs="+", choices=METHODS, help="methods to run (default: zeroshot coop cdc)")
     p.add_argument("--templates", type=int, help="M, the number of CDC templates")
-    p.add_argument("--aggregator", help="S → Y fusion for CDC: ds | mean | logit-avg")
+    p.add_argument("--aggregator", help=f"S → Y fusion for CDC: {' | '.join(AGGREGATORS.names())}")
     p.add_argument(
         "--no-vsd", action="store_true", default=None, help="CDC without VSD (one view, β = γ = 0)"
     )
-    p.add_argument("--aug", help="training augmentation: none | aug1 | aug2")
+    p.add_argument("--aug", help=f"training augmentation: {' | '.join(AUGMENTATIONS.names())}")
+    p.add_argument(
+        "--test-views",
+        choices=TEST_VIEW_POLICIES,
+        help="test images: one clean view shared by all templates (default) or one view per template",
+    )
     p.add_argument("--beta", type=float, help="weight of L_de (CDC)")
     p.add_argument("--gamma", type=float, help="weight of L_con (CDC)")
     p.add_argument("--seeds", nargs="+", type=int)
@@ -100,11 +107,12 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     flags = {k: v for k, v in flags.items() if v is not None}
     if args.method is not None or flags:
         methods = args.method or ["cdc"]
+        has_cdc = any(m.startswith("cdc") for m in methods)
         cdc_only = sorted(set(flags) - {"aug"})
-        if cdc_only and "cdc" not in methods:
+        if cdc_only and not has_cdc:
             named = ", ".join(f"--{f.replace('_', '-')}" for f in cdc_only)
             raise ValueError(f"{named} apply to CDC only; add --method cdc")
-        if "aug" in flags and not {"coop", "cdc"} & set(methods):
+        if "aug" in flags and not (has_cdc or "coop" in methods):
             raise ValueError("--aug applies to methods that train (coop, cdc); zero-shot CLIP does not train")
         overrides["methods"] = [_method_entry(m, flags) for m in methods]
     return overrides
@@ -112,11 +120,19 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def _method_entry(method: str, flags: dict[str, Any]) -> dict[str, Any]:
     """Ablation flags shape CDC; --aug also reaches CoOp; zero-shot takes none."""
-    if method == "cdc":
+    if method.startswith("cdc"):
         return {"method": method, **flags}
     if method == "coop" and "aug" in flags:
         return {"method": method, "aug": flags["aug"]}
     return {"method": method}
+
+
+def with_test_views(methods: list[Any], policy: str | None) -> list[Any]:
+    """--test-views reaches every method of the run (from the options, the YAML file or the defaults)."""
+    if policy is None:
+        return methods
+    entries = [{"method": m} if isinstance(m, str) else dict(m) for m in methods]
+    return [{**entry, "test_views": policy} for entry in entries]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("lightning").setLevel(logging.WARNING)
     try:
         config = build_experiment(args.config, overrides_from(args))
+        if args.test_views is not None:
+            config = merge_settings(config, {"methods": with_test_views(config.methods, args.test_views)})
         out = run_experiment(config)
     except (ValueError, KeyError, FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

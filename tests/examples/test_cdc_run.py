@@ -60,7 +60,18 @@ def check_summary(entry, seeds):
         (["--method", "cdc", "--templates", "2", "--no-vsd"], "cdc[M=2,no-vsd]", 2),
         (["--method", "cdc", "--templates", "2", "--aug", "aug2"], "cdc[M=2,aug=aug2]", 2),
         (["--method", "cdc", "--templates", "3", "--aggregator", "logit-avg"], "cdc[M=3,agg=logit-avg]", 3),
-        (["--method", "cdc", "--templates", "2", "--beta", "0", "--gamma", "0.5"], "cdc[M=2]", 2),
+        # β and γ away from the preset's are named in the row label
+        (
+            ["--method", "cdc", "--templates", "2", "--beta", "0", "--gamma", "0.5"],
+            "cdc[M=2,beta=0,gamma=0.5]",
+            2,
+        ),
+        (["--method", "cdc-tmc", "--templates", "2"], "cdc-tmc[M=2]", 2),
+        (
+            ["--method", "cdc", "--templates", "2", "--test-views", "per-template"],
+            "cdc[M=2,test=per-template]",
+            2,
+        ),
     ],
 )
 def test_every_method_and_ablation_flag_completes(

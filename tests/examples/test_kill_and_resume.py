@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from cdc_fixtures import write_jpeg_dataset
+from helpers import write_jpeg_dataset
 from test_cdc_run import load_run_module
 
 from causalvlm.training.checkpoints import RUN_KEY

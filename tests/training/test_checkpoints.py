@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 import pytorch_lightning as pl
+from helpers import StopAfterEpochs
 from test_prompt_training import _train
 
 from causalvlm.data import DATASETS
-from causalvlm.training import StopAfterEpochs, method_spec
+from causalvlm.training import method_spec
 from causalvlm.training.checkpoints import RUN_KEY, ResumeError, read_checkpoint
 from causalvlm.training.module import FROZEN_PREFIX
 from causalvlm.training.run_dirs import RunDirectory, RunExistsError

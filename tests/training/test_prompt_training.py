@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import StopAfterEpochs, datamodule_from_splits
 
 from causalvlm.data import DATASETS
 from causalvlm.evaluation import FeatureCache, evaluate_features
@@ -15,7 +16,6 @@ from causalvlm.training import (
     OptimConfig,
     PromptDataModule,
     SeededViewsDataset,
-    StopAfterEpochs,
     TrainConfig,
     build_classifier,
     build_view_transform,
@@ -242,7 +242,7 @@ def test_bf16_autocast_training_on_gpu(backbone, jpeg_root, tmp_path):
 def test_datamodule_from_splits_gives_per_template_views(backbone, jpeg_root):
     base, new = _base_new(jpeg_root)
     spec = method_spec("cdc", templates=3)
-    datamodule = PromptDataModule.from_splits(
+    datamodule = datamodule_from_splits(
         base, build_view_transform(spec, backbone), backbone.preprocess, new, batch_size=4, seed=2
     )
     assert datamodule.val_names == ["base", "new"]

@@ -1,10 +1,17 @@
-"""Hand-crafted prompt templates t0, one per dataset (the ones CoOp evaluates zero-shot CLIP with).
+"""Hand-crafted prompt templates t0: the one home of every template string in the library.
 
-``template_for("oxford_pets")`` → ``"a photo of a {}, a type of pet."``. Names are matched after lowercasing
-and dropping ``_``/``-``/spaces, so CoOp's class-style names (``"OxfordPets"``) work as well.
+``DEFAULT_TEMPLATE`` is CLIP's generic prompt; ``DATASET_TEMPLATES`` holds the per-dataset t0 that CoOp
+evaluates zero-shot CLIP with, and the data layer reads it for ``DatasetSplits.template`` (so the table here
+is the one the pipeline uses). ``template_for("oxford_pets")`` → ``"a photo of a {}, a type of pet."``;
+names are matched after lowercasing and dropping ``_``/``-``/spaces, so CoOp's class-style names
+(``"OxfordPets"``) work as well. Plain Python: no torch, so the data layer can read it cheaply.
 """
 
 from __future__ import annotations
+
+# CLIP's generic prompt (Radford et al.), and the default t0 wherever a dataset has no template of its own
+# (image folders, the generated world) or a mediator is built without one.
+DEFAULT_TEMPLATE = "a photo of a {}."
 
 # Dataset → t0. Every template has exactly one "{}" for the class name.
 DATASET_TEMPLATES: dict[str, str] = {
@@ -13,17 +20,17 @@ DATASET_TEMPLATES: dict[str, str] = {
     "fgvc_aircraft": "a photo of a {}, a type of aircraft.",
     "dtd": "{} texture.",
     "eurosat": "a centered satellite photo of {}.",
-    "stanford_cars": "a photo of a {}.",
+    "stanford_cars": DEFAULT_TEMPLATE,
     "food101": "a photo of {}, a type of food.",
-    "sun397": "a photo of a {}.",
-    "caltech101": "a photo of a {}.",
+    "sun397": DEFAULT_TEMPLATE,
+    "caltech101": DEFAULT_TEMPLATE,
     "ucf101": "a photo of a person doing {}.",
-    "imagenet": "a photo of a {}.",
+    "imagenet": DEFAULT_TEMPLATE,
     # ImageNet variants used for domain generalisation share ImageNet's classes and t0.
-    "imagenet_sketch": "a photo of a {}.",
-    "imagenetv2": "a photo of a {}.",
-    "imagenet_a": "a photo of a {}.",
-    "imagenet_r": "a photo of a {}.",
+    "imagenet_sketch": DEFAULT_TEMPLATE,
+    "imagenetv2": DEFAULT_TEMPLATE,
+    "imagenet_a": DEFAULT_TEMPLATE,
+    "imagenet_r": DEFAULT_TEMPLATE,
 }
 
 # Named template *sets* for hand-crafted multi-template (prompt-ensemble) baselines.
