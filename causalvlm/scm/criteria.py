@@ -15,10 +15,12 @@ Terms (Pearl, *Causality*, 2009, §3.3):
 from __future__ import annotations
 
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from causalvlm.scm.graph import SCM, NodeNames
+if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
+    from causalvlm.scm.graph import SCM, NodeNames
 
 MAX_CANDIDATES = 16  # subset enumeration is 2^k; beyond this the caller should name the sets to test
 

@@ -6,6 +6,11 @@ computed on it (see :mod:`causalvlm.scm.criteria`) sees the same structure.
 
 Each node carries two attributes that survive a GML round trip: ``latent`` (bool) and ``description``
 (what the variable means); an optional ``latex`` attribute gives its symbol for LaTeX estimands.
+
+Imports inside ``causalvlm.scm`` run one way: ``gml_io`` and ``discrete`` build on this module; this module's
+convenience methods (``identify``, ``is_frontdoor_set``, ``draw``, ...) call into ``criteria``,
+``identification`` and ``drawing``, which see :class:`SCM` only in type hints. Write a graph with
+:func:`causalvlm.scm.save_graph`.
 """
 
 from __future__ import annotations
@@ -207,11 +212,6 @@ class SCM:
         from causalvlm.scm.drawing import draw_scm
 
         return draw_scm(self, path, highlight=highlight)
-
-    def save(self, path: str | Path) -> Path:
-        from causalvlm.scm.gml_io import save_graph
-
-        return save_graph(self, path)
 
     # --- comparison / display --------------------------------------------------------------------
     def __contains__(self, node: object) -> bool:

@@ -8,7 +8,7 @@ do-calculus may still identify some such graphs (e.g. the napkin graph), which t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 
@@ -19,7 +19,9 @@ from causalvlm.scm.criteria import (
     frontdoor_sets,
     is_frontdoor_set,
 )
-from causalvlm.scm.graph import SCM
+
+if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
+    from causalvlm.scm.graph import SCM
 
 Kind = Literal["backdoor", "frontdoor", "not_identifiable"]
 
@@ -77,9 +79,7 @@ def frontdoor_estimand(scm: SCM, x: str, y: str, s: frozenset[str]) -> tuple[str
     st = ", ".join(sorted(s))
     sl = ", ".join(scm.latex_symbol(n) for n in sorted(s))
     text = f"{lhs_t} = sum_{{{st}}} P({st} | {x}) sum_{{{x}'}} P({y} | {x}', {st}) P({x}')"
-    latex = (
-        rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
-    )
+    latex = rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
     return text, latex
 
 

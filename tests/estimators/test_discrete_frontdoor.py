@@ -11,7 +11,7 @@ import pytest
 
 from causalvlm.estimators import DiscreteFrontDoor, frontdoor_adjustment
 from causalvlm.scm import SCM, DiscreteSCM, load_graph
-from causalvlm.scm.demo import smoking_model
+from causalvlm.estimators.demo import smoking_model
 
 BOUND = 4.0
 

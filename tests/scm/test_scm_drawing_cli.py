@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from causalvlm.scm import demo as scm_demo
+from causalvlm.estimators import demo as scm_demo
 from causalvlm.scm import draw_scm, load_graph
 from causalvlm.scm.__main__ import main as scm_main
 from causalvlm.scm.drawing import layered_positions

@@ -1,12 +1,15 @@
 """Causal-core demo: identify, simulate and estimate a front-door effect on the smoking–tar–cancer graph.
 
-    python -m causalvlm.scm.demo [--rows 200000] [--seed 0] [--out outputs/smoking_tar_cancer.png]
+    python -m causalvlm.estimators.demo [--rows 200000] [--seed 0] [--out outputs/smoking_tar_cancer.png]
 
 1. load the shipped graph and identify P(Cancer | do(Smoking)) — the front-door set {Tar};
 2. attach hand-set CPTs (an unmeasured genotype drives both smoking and cancer) and simulate rows;
 3. fit `DiscreteFrontDoor` on the observed columns, with a bootstrap 95% interval;
 4. print the estimate next to the exact P(Cancer=1 | do(Smoking)) and the confounded P(Cancer=1 | Smoking);
 5. save the graph figure.
+
+A driver of the causal core, so it lives here, above ``causalvlm.scm``: the graph layer never imports the
+estimators.
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from causalvlm.estimators import DiscreteFrontDoor
-from causalvlm.scm.discrete import DiscreteSCM
-from causalvlm.scm.gml_io import load_graph
-from causalvlm.scm.graph import SCM
+from causalvlm.estimators.discrete_frontdoor import DiscreteFrontDoor
+from causalvlm.scm import SCM, DiscreteSCM, load_graph
 
 
 def smoking_model(scm: SCM) -> DiscreteSCM:
@@ -36,7 +37,9 @@ def smoking_model(scm: SCM) -> DiscreteSCM:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m causalvlm.scm.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m causalvlm.estimators.demo", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--rows", type=int, default=200_000, help="number of simulated rows")
     parser.add_argument("--seed", type=int, default=0, help="seed for simulation and bootstrap")
     parser.add_argument("--out", default="outputs/smoking_tar_cancer.png", help="figure path (.png/.svg)")
