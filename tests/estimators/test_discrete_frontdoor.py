@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from causalvlm.estimators import DiscreteFrontDoor, frontdoor_adjustment
-from causalvlm.scm import SCM, DiscreteSCM, load_graph
 from causalvlm.estimators.demo import smoking_model
+from causalvlm.scm import SCM, DiscreteSCM, load_graph
 
 BOUND = 4.0
 

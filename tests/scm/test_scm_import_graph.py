@@ -1,4 +1,4 @@
-"""The modules of ``causalvlm.scm`` import each other in one direction only, and each one imports on its own."""
+"""The modules of ``causalvlm.scm`` import each other in one direction only; each imports on its own."""
 
 from __future__ import annotations
 
