@@ -2,12 +2,14 @@
 
 A :class:`Registry` maps a short name (``"vsd"``, ``"ds"``) to a factory. Libraries register their parts with
 the :meth:`Registry.register` decorator; drivers call :meth:`Registry.build`. Unknown names raise an
-error that lists every valid name.
+error that lists every valid name. A part defined in a package that builds on the registry's own package
+is :meth:`Registry.declare`-d by module name, so the name is known whatever was imported first.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,13 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., Any]] = {}
+        self._declared: dict[str, str] = {}  # name → module that registers it when imported
+
+    def declare(self, name: str, module: str) -> None:
+        """Make ``name`` known now; its factory is registered by ``module``, imported on first use."""
+        if name in self:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._declared[name] = module
 
     def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: register ``factory`` under ``name``; a second registration of a name is an error."""
@@ -26,11 +35,17 @@ class Registry:
             if name in self._factories:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = factory
+            self._declared.pop(name, None)
             return factory
 
         return decorator
 
     def get(self, name: str) -> Callable[..., Any]:
+        if name in self._declared:
+            module = self._declared[name]
+            importlib.import_module(module)  # registers the factory, which ends the declaration
+            if name in self._declared:
+                raise RuntimeError(f"module {module} was to register {self.kind} {name!r} but did not")
         try:
             return self._factories[name]
         except KeyError:
@@ -41,7 +56,7 @@ class Registry:
         return self.get(name)(**kwargs)
 
     def names(self, pattern: str = "*") -> list[str]:
-        return sorted(n for n in self._factories if fnmatch.fnmatch(n, pattern))
+        return sorted(n for n in [*self._factories, *self._declared] if fnmatch.fnmatch(n, pattern))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._factories
+        return name in self._factories or name in self._declared

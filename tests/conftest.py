@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import torch
 from helpers import TINY_CONFIG, write_jpeg_dataset, write_micro_clip
 
-from causalvlm.backbones import FrozenCLIP
+if TYPE_CHECKING:  # the backbone fixtures import torch when first used, not when tests are collected
+    from causalvlm.backbones import FrozenCLIP
 
 # Class names with one, two and three words and a one-letter one, for the mediator tests.
 CLASSNAMES = ["dog", "hot air balloon", "great crested grebe", "x"]
+
+
+def _random_clip(config: Path) -> FrozenCLIP:
+    import torch
+
+    from causalvlm.backbones import FrozenCLIP
+
+    torch.manual_seed(0)
+    return FrozenCLIP.from_config(config)
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +32,7 @@ def tiny_config() -> Path:
 @pytest.fixture(scope="session")
 def tiny_clip() -> FrozenCLIP:
     """The tiny random-init CLIP of the backbone and mediator tests."""
-    torch.manual_seed(0)
-    return FrozenCLIP.from_config(TINY_CONFIG)
+    return _random_clip(TINY_CONFIG)
 
 
 @pytest.fixture
@@ -39,8 +48,7 @@ def micro_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def backbone(micro_clip_path: Path) -> FrozenCLIP:
     """The micro random-init CLIP (32×32 images) of the classifier, training and pipeline tests."""
-    torch.manual_seed(0)
-    return FrozenCLIP.from_config(micro_clip_path)
+    return _random_clip(micro_clip_path)
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,16 @@ from open_clip.transformer import VisionTransformer
 from torch import nn
 
 from causalvlm.backbones.deep_prompts import check_deep_prompts, check_prompt_shape, run_blocks
-from causalvlm.backbones.loading import build_from_checkpoint, build_from_config, build_from_pretrained
+from causalvlm.backbones.loading import (
+    build_from_checkpoint,
+    build_from_config,
+    build_from_pretrained,
+    pretrained_source,
+)
 
 # Pooling types whose feature is read at one token position we can compute from the token ids.
 POSITIONAL_POOL_TYPES = ("argmax", "eos")
+RANDOM_INIT_SEED = 0  # the seed of a backbone built without weights (--pretrained none)
 
 
 class FrozenCLIP(nn.Module):
@@ -287,6 +293,25 @@ class FrozenCLIP(nn.Module):
         return self.encode_text_embeddings(
             self.embed_tokens(tokens), self.eot_index(tokens), normalize=normalize
         )
+
+
+def load_backbone(arch: str | Path, pretrained: str | Path | None = None) -> FrozenCLIP:
+    """A frozen CLIP from an architecture and ``pretrained`` = None, a checkpoint path or an open_clip tag.
+
+    The one place that turns (``--backbone``, ``--pretrained``) into a model, as open_clip's
+    ``create_model(arch, pretrained=tag or path)`` does; ``loading.pretrained_source`` decides between file
+    and tag. ``arch`` is an open_clip name or a model-config JSON path.
+    """
+    source = pretrained_source(pretrained)
+    if source == "none":
+        # Random init draws from a fixed seed without touching the global RNG: the same command builds the
+        # same model in every process, so such runs are reproducible and can be resumed.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            return FrozenCLIP.from_config(arch)
+    if source == "file":
+        return FrozenCLIP.from_checkpoint(Path(str(pretrained)).expanduser(), arch)
+    return FrozenCLIP.from_pretrained(str(arch), str(pretrained))
 
 
 def _locate_text_tower(model: nn.Module) -> tuple[bool, str, int | None]:

@@ -3,17 +3,23 @@
 Everything here returns a plain open_clip model plus its tokenizer and eval transform; :class:`FrozenCLIP`
 wraps the result. The checks run before any weights are touched so that a wrong file fails fast, with the
 file and the mismatched keys named.
+
+Like open_clip's ``create_model(arch, pretrained=tag or path)``, one pair of functions decides what the user
+named: :func:`is_config_path` (the architecture: a model-config JSON file, or an open_clip name) and
+:func:`pretrained_source` (the weights: none, a local checkpoint file, or an open_clip tag). The loader
+(:func:`causalvlm.backbones.load_backbone`) and the option check (:func:`check_backbone_options`) ask them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import open_clip
 import torch
@@ -46,6 +52,53 @@ def _weights_follow() -> Iterator[None]:
         yield
     finally:
         root.removeFilter(quiet)
+# File endings that make ``pretrained`` a local checkpoint even before the file exists (so a typo in a path
+# is reported as a missing file, not as an unknown open_clip tag): PyTorch, Lightning, HF, safetensors.
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
+
+
+def is_config_path(arch_or_json_path: str | Path) -> bool:
+    """True when the architecture is a model-config JSON file (an existing file or a ``.json`` name)."""
+    text = str(arch_or_json_path)
+    return text.endswith(".json") or Path(text).expanduser().is_file()
+
+
+def pretrained_source(pretrained: str | Path | None) -> Literal["none", "file", "tag"]:
+    """What ``pretrained`` names: ``"none"`` (random init), ``"file"`` (a local checkpoint) or ``"tag"``.
+
+    A file is an existing file, a path with a folder separator, or a name with a checkpoint ending
+    (:data:`CHECKPOINT_SUFFIXES`); anything else is an open_clip pretrained tag (e.g. ``"openai"``).
+    """
+    if pretrained is None or str(pretrained).lower() == "none":
+        return "none"
+    text = str(pretrained)
+    path = Path(text).expanduser()
+    if path.is_file() or "/" in text or os.sep in text or path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return "file"
+    return "tag"
+
+
+def check_backbone_options(arch: str | Path, pretrained: str | Path | None = None) -> None:
+    """Validate an architecture / pretrained pair without building anything.
+
+    FileNotFoundError for a missing config JSON or checkpoint file; ValueError for an unknown open_clip
+    architecture or a tag that open_clip does not know for it.
+    """
+    if is_config_path(arch):
+        if not Path(str(arch)).expanduser().is_file():
+            raise FileNotFoundError(f"backbone model config not found: {arch}")
+    elif open_clip.get_model_config(str(arch)) is None:
+        raise ValueError(
+            f"unknown backbone architecture {str(arch)!r}; give an open_clip model name (e.g. ViT-B-16, "
+            "ViT-B-32, RN50) or a model-config .json file"
+        )
+    source = pretrained_source(pretrained)
+    if source == "file" and not Path(str(pretrained)).expanduser().is_file():
+        raise FileNotFoundError(f"pretrained checkpoint not found: {pretrained}")
+    known_tag = is_config_path(arch) or open_clip.get_pretrained_cfg(str(arch), str(pretrained))
+    if source == "tag" and not known_tag:
+        valid = open_clip.list_pretrained_tags_by_model(str(arch))
+        raise ValueError(f"unknown pretrained tag {pretrained!r} for {str(arch)!r}; valid tags: {valid}")
 
 
 def resolve_arch(arch_or_json_path: str | Path) -> str:
@@ -55,8 +108,8 @@ def resolve_arch(arch_or_json_path: str | Path) -> str:
     open_clip names its own configs.
     """
     text = str(arch_or_json_path)
-    if text.endswith(".json") or Path(text).is_file():
-        path = Path(text)
+    if is_config_path(text):
+        path = Path(text).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"open_clip model config not found: {path}")
         try:

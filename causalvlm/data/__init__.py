@@ -15,6 +15,10 @@ from causalvlm.data.image_dataset import ImageDataset
 from causalvlm.data.imagenet import TEST_ONLY_DATASETS
 from causalvlm.data.splits import base_new_labels, read_split_json, subsample_classes
 
+# The generated world's task is read by causalvlm.worlds.task, which builds on this package; declaring it
+# here makes "shapeworld" a known dataset however the program was started (e.g. ProtocolConfig()'s default).
+DATASETS.declare("shapeworld", "causalvlm.worlds.task")
+
 __all__ = [
     "DATASETS",
     "IMAGE_EXTENSIONS",

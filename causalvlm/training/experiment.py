@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import open_clip
 import yaml
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
+import causalvlm.backbones as backbones
+import causalvlm.worlds as worlds
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
@@ -206,19 +206,7 @@ def validate_experiment(config: ExperimentConfig) -> tuple[ProtocolConfig, list[
 def check_backbone_options(backbone: str, pretrained: str | None) -> None:
     """``backbone`` must be a model-config JSON file or an open_clip architecture; a checkpoint must exist."""
     worlds.register_tiny_clip()  # so "causalvlm-tiny" is a known architecture name
-    if backbone.endswith(".json"):
-        if not Path(backbone).expanduser().is_file():
-            raise FileNotFoundError(f"backbone model config not found: {backbone}")
-    elif backbone not in open_clip.list_models():
-        raise ValueError(
-            f"unknown backbone architecture {backbone!r}; give an open_clip model name (e.g. ViT-B-16, "
-            "ViT-B-32, RN50) or a model-config .json file"
-        )
-    looks_like_path = pretrained is not None and (
-        os.sep in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
-    )
-    if looks_like_path and not Path(pretrained).expanduser().is_file():
-        raise FileNotFoundError(f"pretrained checkpoint not found: {pretrained}")
+    backbones.check_backbone_options(backbone, pretrained)
 
 
 def prepare_world(config: ExperimentConfig, protocol: ProtocolConfig) -> None:

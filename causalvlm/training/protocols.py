@@ -25,7 +25,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from causalvlm.backbones import FrozenCLIP
+from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.data import DATASETS, DatasetSplits, validate_images
 from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.features import FeatureCache, encode_images
@@ -46,7 +46,6 @@ from causalvlm.training.run_identity import split_digest, weights_sha256
 from causalvlm.training.trainer import fit, resolve_precision
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
-RANDOM_INIT_SEED = 0  # the seed of a backbone built without weights (--pretrained none)
 CROSS_DATASET_TARGETS = (
     "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
@@ -113,21 +112,6 @@ class ProtocolOutput:
     collector: ResultsCollector
     evaluations: dict[str, dict[str, EvalResult]]  # label → "<dataset>/<set>" → first-seed EvalResult
     compute: list[dict[str, Any]]
-
-
-def load_backbone(arch: str, pretrained: str | None = None) -> FrozenCLIP:
-    """``--backbone ARCH --pretrained TAG|PATH``: a local checkpoint, an open_clip tag, or random init.
-
-    Random init draws from a fixed seed (0), without touching the global RNG: the same command builds the
-    same model in every process, so such runs are reproducible and can be resumed.
-    """
-    if pretrained is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_INIT_SEED)
-            return FrozenCLIP.from_config(arch)
-    if Path(pretrained).expanduser().is_file() or Path(pretrained).suffix in (".pt", ".pth", ".bin", ".ckpt"):
-        return FrozenCLIP.from_checkpoint(Path(pretrained).expanduser(), arch)
-    return FrozenCLIP.from_pretrained(arch, pretrained)
 
 
 def _slug(text: str) -> str:

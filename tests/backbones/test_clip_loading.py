@@ -9,7 +9,7 @@ import open_clip
 import pytest
 import torch
 
-from causalvlm.backbones import FrozenCLIP
+from causalvlm.backbones import FrozenCLIP, check_backbone_options, load_backbone, pretrained_source
 
 
 def _save_config(path, text_width=32, **extra):
@@ -121,3 +121,50 @@ def test_loading_a_checkpoint_does_not_claim_random_weights(tiny_clip, tiny_conf
     with caplog.at_level(logging.WARNING):
         FrozenCLIP.from_config(tiny_config)
     assert any("initialized randomly" in r.getMessage() for r in caplog.records)  # still said when true
+
+
+@pytest.mark.parametrize(
+    ("pretrained", "source"),
+    [
+        (None, "none"),
+        ("none", "none"),
+        ("openai", "tag"),
+        ("laion2b_s34b_b79k", "tag"),
+        ("weights.pt", "file"),
+        ("weights.pth", "file"),
+        ("model.bin", "file"),
+        ("last.ckpt", "file"),
+        ("model.safetensors", "file"),
+        ("checkpoints/weights", "file"),
+    ],
+)
+def test_one_rule_decides_tag_or_file(pretrained, source):
+    assert pretrained_source(pretrained) == source
+
+
+def test_an_existing_file_is_a_checkpoint_whatever_its_name(tmp_path):
+    path = tmp_path / "openai"
+    path.write_bytes(b"")
+    assert pretrained_source(path) == "file"
+
+
+def test_load_backbone_follows_the_rule(tiny_clip, tiny_config, tmp_path):
+    path = tmp_path / "weights"  # no checkpoint ending: an existing file is still a file
+    torch.save(tiny_clip.model.state_dict(), path)
+    assert _same_outputs(load_backbone(tiny_config, path), tiny_clip)
+    assert isinstance(load_backbone(tiny_config, None), FrozenCLIP)
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        load_backbone(tiny_config, tmp_path / "missing.safetensors")
+
+
+def test_option_check_reads_the_same_rule_and_builds_nothing(tiny_config, tmp_path):
+    check_backbone_options(str(tiny_config), None)
+    check_backbone_options("ViT-B-16", "openai")
+    with pytest.raises(FileNotFoundError, match="missing.ckpt"):
+        check_backbone_options(str(tiny_config), str(tmp_path / "missing.ckpt"))
+    with pytest.raises(FileNotFoundError, match="model config not found"):
+        check_backbone_options(str(tmp_path / "nope.json"), None)
+    with pytest.raises(ValueError, match="unknown backbone architecture 'NoSuchNet-99'"):
+        check_backbone_options("NoSuchNet-99", None)
+    with pytest.raises(ValueError, match="unknown pretrained tag 'no-such-tag'"):
+        check_backbone_options("ViT-B-16", "no-such-tag")

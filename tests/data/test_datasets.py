@@ -21,6 +21,7 @@ from coop_fake_trees import (
 
 from causalvlm.data import DATASETS, SPLIT_JSON_SPECS, TEST_ONLY_DATASETS, validate_images
 from causalvlm.data.fewshot import fewshot_cache_path
+from causalvlm.templates import DATASET_TEMPLATES
 
 OWN_NAMES = sorted(n for n in DATASETS.names() if DATASETS.get(n).__module__.startswith("causalvlm.data"))
 COOP_ELEVEN = ["caltech101", "dtd", "eurosat", "fgvc_aircraft", "food101", "imagenet", "oxford_flowers",
@@ -210,3 +211,12 @@ def test_base_new_on_a_coop_dataset_relabels(data_root: Path) -> None:
 def test_bad_subsample_is_rejected_before_reading(data_root: Path) -> None:
     with pytest.raises(ValueError, match="subsample must be one of"):
         build("dtd", data_root / "missing", subsample="novel")
+
+
+@pytest.mark.parametrize("name", [n for n in OWN_NAMES if n != "imagefolder"])
+def test_every_dataset_reads_its_template_from_the_one_table(name: str, data_root: Path, monkeypatch) -> None:
+    """causalvlm.templates.DATASET_TEMPLATES is the table the pipeline reads (no second copy in data/)."""
+    root = make_tree(name, data_root, num_classes=4)
+    assert build(name, root, num_shots=1, seed=1).template == DATASET_TEMPLATES[name]
+    monkeypatch.setitem(DATASET_TEMPLATES, name, "a test picture of {}.")
+    assert build(name, root, num_shots=1, seed=1).template == "a test picture of {}."

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import StopAfterEpochs, datamodule_from_splits
+from fake_mediators import ConditionalFakeMediator, VisionPromptFakeMediator
+from lightning_helpers import StopAfterEpochs, datamodule_from_splits
 
+from causalvlm import FrontDoorClassifier
 from causalvlm.data import DATASETS
 from causalvlm.evaluation import FeatureCache, evaluate_features
+from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.training import (
     EpochSeededSampler,
     FeatureDataset,
@@ -265,3 +268,25 @@ def test_dstc_evidence_scale_follows_the_backbone_temperature_unless_set(backbon
     assert chosen.aggregator.config.evidence_scale == 3.0
     with pytest.raises(ValueError, match="evidence_scale"):
         method_spec("cdc", aggregator_options={"evidence_scale": -1.0})
+
+
+@pytest.mark.parametrize("fake", [ConditionalFakeMediator, VisionPromptFakeMediator])
+def test_lightning_module_trains_and_validates_other_mediator_kinds_through_the_classifier(
+    fake, backbone, jpeg_root
+):
+    """A conditional mediator (text per image) and one with a trainable image side fit and validate on images,
+    with base → new class names switched and restored by the classifier."""
+    base, new = _base_new(jpeg_root)
+    torch.manual_seed(0)
+    classifier = FrontDoorClassifier(backbone, fake(backbone, base.classnames), "ds")
+    before = {k: v.clone() for k, v in classifier.mediator.state_dict().items()}
+    views = AUGMENTATIONS.build(
+        "aug1", num_views=2, image_size=32, mean=backbone.image_mean, std=backbone.image_std
+    )
+    datamodule = datamodule_from_splits(base, views, backbone.preprocess, new, batch_size=4)
+    config = TrainConfig(max_epochs=1, batch_size=4, optim=OptimConfig(lr=0.05))
+    module, _ = fit(classifier, datamodule, config, {"base": base.classnames, "new": new.classnames})
+    assert {"base_acc", "new_acc"} <= set(module.history[-1])
+    assert module.classifier.classnames == base.classnames
+    after = module.classifier.mediator.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)

@@ -1,0 +1,156 @@
+"""Method presets (a name plus one dict), their labels, and the test-time view policy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+
+from causalvlm.data import DATASETS
+from causalvlm.training import (
+    METHODS,
+    ProtocolConfig,
+    ProtocolRunner,
+    TrainConfig,
+    build_test_transform,
+    method_spec,
+)
+from causalvlm.training import protocols as protocols_module
+from causalvlm.training.methods import PRESETS, TEST_VIEW_POLICIES
+
+
+def test_every_method_is_its_preset_dict():
+    assert METHODS == tuple(PRESETS) and {"zeroshot", "coop", "cdc", "cdc-tmc"} <= set(METHODS)
+    for name in METHODS:
+        spec = method_spec(name)
+        assert spec.label == name
+        for key, value in PRESETS[name].items():
+            assert getattr(spec, key) == value, (name, key)
+
+
+def test_cdc_tmc_is_cdc_plus_tmcs_loss_terms():
+    cdc, tmc = method_spec("cdc"), method_spec("cdc-tmc")
+    assert tmc.aggregator_options == {"fuse_loss": True, "kl_weight": 1.0}
+    assert replace(tmc, method="cdc", aggregator_options={}, label="") == cdc
+    # options given by the user win over the preset's, key by key
+    assert method_spec("cdc-tmc", aggregator_options={"kl_weight": 0.5}).aggregator_options == {
+        "fuse_loss": True,
+        "kl_weight": 0.5,
+    }
+    assert method_spec("cdc-tmc", templates=2).label == "cdc-tmc[M=2]"
+
+
+@pytest.mark.parametrize(
+    ("options", "label"),
+    [
+        ({"beta": 0, "gamma": 0}, "cdc[beta=0,gamma=0]"),
+        ({"beta": 0.5}, "cdc[beta=0.5]"),
+        ({"gamma": 2}, "cdc[gamma=2]"),
+        ({"beta": 1, "gamma": 1}, "cdc"),
+        ({"no_vsd": True}, "cdc[no-vsd]"),
+        ({"templates": 2, "aggregator": "mean"}, "cdc[M=2,agg=mean]"),
+        ({"test_views": "per-template"}, "cdc[test=per-template]"),
+        ({"test_views": "shared"}, "cdc"),
+    ],
+)
+def test_labels_name_every_setting_that_differs_from_the_preset(options, label):
+    assert method_spec("cdc", **options).label == label
+
+
+def test_distinct_settings_give_distinct_rows():
+    specs = [
+        method_spec("cdc"),
+        method_spec("cdc", beta=0, gamma=0),
+        method_spec("cdc", no_vsd=True),
+        method_spec("cdc", no_vsd=True, aug="aug1"),
+        method_spec("cdc", test_views="per-template"),
+        method_spec("coop"),
+        method_spec("coop", aug="none"),
+        method_spec("zeroshot", aggregator="mean"),
+    ]
+    assert len({s.label for s in specs}) == len(specs)
+
+
+def test_test_view_policy_is_checked():
+    assert TEST_VIEW_POLICIES == ("shared", "per-template")
+    assert method_spec("cdc").test_views == "shared"  # the documented default
+    with pytest.raises(ValueError, match="test_views"):
+        method_spec("cdc", test_views="ten-crop")
+
+
+def test_test_transform_follows_the_policy(backbone, jpeg_root):
+    splits = DATASETS.build("imagefolder", root=str(jpeg_root), num_shots=2, seed=1)
+    image = splits.test[0]
+    from PIL import Image
+
+    with Image.open(image.impath) as pil:
+        shared = build_test_transform(method_spec("cdc", templates=3), backbone)(pil.convert("RGB"))
+        per_template = build_test_transform(
+            method_spec("cdc", templates=3, test_views="per-template"), backbone
+        )(pil.convert("RGB"))
+    assert shared.shape == (3, 32, 32)
+    assert per_template.shape == (3, 3, 32, 32)
+    torch.testing.assert_close(per_template[0], shared)  # aug1's view 0 is the clean view
+    assert not torch.equal(per_template[1], shared)
+
+
+def _runner(backbone, jpeg_root, *specs):
+    config = ProtocolConfig(
+        datasets=["imagefolder"],
+        dataset_options={"imagefolder": {"root": str(jpeg_root)}},
+        shots=2,
+        seeds=[1],
+        methods=list(specs),
+        train=TrainConfig(max_epochs=1, batch_size=4),
+        compute_templates=[2],
+        compute_batch=3,
+    )
+    return ProtocolRunner(config, backbone, log=lambda _: None)
+
+
+def test_per_template_test_views_are_cached_per_policy_and_repeat(backbone, jpeg_root):
+    shared, per_template = (
+        method_spec("cdc", templates=2),
+        method_spec("cdc", templates=2, test_views="per-template"),
+    )
+    runner = _runner(backbone, jpeg_root, shared, per_template)
+    test = DATASETS.build("imagefolder", root=str(jpeg_root), num_shots=2, seed=1).test
+    clean, labels = runner._test_features(shared, test)
+    views, same_labels = runner._test_features(per_template, test)
+    assert clean.shape == (len(test), backbone.embed_dim)
+    assert views.shape == (len(test), 2, backbone.embed_dim)
+    assert torch.equal(labels, same_labels)
+    torch.testing.assert_close(views[:, 0], clean)  # view 0 of aug1 is the clean view
+    fresh = _runner(backbone, jpeg_root, per_template)._test_features(per_template, test)[0]
+    torch.testing.assert_close(fresh, views, rtol=0, atol=0)  # fixed seed: the same views every time
+
+
+def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, monkeypatch):
+    seen = {}
+
+    def record(classifier, images, labels, test_images=None):
+        seen[classifier.num_templates, len(seen)] = (tuple(images.shape), tuple(test_images.shape))
+        return {"templates": classifier.num_templates}
+
+    monkeypatch.setattr(protocols_module, "measure_throughput", record)
+    shared = method_spec("cdc", templates=2)
+    per_template = method_spec("cdc", templates=2, test_views="per-template")
+    _runner(backbone, jpeg_root, shared, per_template).compute_report()
+    (shared_train, shared_test), (per_train, per_test) = list(seen.values())[:2]
+    assert shared_train == per_train == (3, 2, 3, 32, 32)  # training: view m for template m
+    assert shared_test == (3, 3, 32, 32)  # one clean view, as the accuracy is measured
+    assert per_test == (3, 2, 3, 32, 32)
+
+
+def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_training():
+    code = (
+        "import sys, causalvlm.training as t; "
+        "c = t.ProtocolConfig(methods=[t.method_spec('coop')]); "
+        "print(c.datasets, 'causalvlm.worlds' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['shapeworld']", "False"]
