@@ -133,7 +133,7 @@ class FrontDoorClassifier(nn.Module):
     @property
     def device(self) -> torch.device:
         """The device the (frozen) backbone, and so every input, lives on."""
-        return self.backbone.logit_scale.device
+        return self.backbone.device
 
     @property
     def logit_scale(self) -> Tensor:

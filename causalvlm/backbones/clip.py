@@ -109,6 +109,11 @@ class FrozenCLIP(nn.Module):
         self.text_tower.transformer.grad_checkpointing = bool(enable)
 
     @property
+    def device(self) -> torch.device:
+        """Where the weights live (inputs go there)."""
+        return self.model.logit_scale.device
+
+    @property
     def logit_scale(self) -> torch.Tensor:
         """exp of the learned log temperature (~100 for trained CLIP), detached."""
         return self.model.logit_scale.detach().exp()

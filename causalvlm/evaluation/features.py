@@ -37,7 +37,7 @@ def encode_images(
         raise ValueError("the backbone has no eval preprocess; pass transform=")
     if not data:
         raise ValueError("no images to encode")
-    device = backbone.logit_scale.device
+    device = backbone.device
     loader = DataLoader(ImageDataset(data, transform), batch_size=batch_size, num_workers=num_workers)
     features, labels = [], []
     with torch.random.fork_rng(devices=[], enabled=seed is not None):
