@@ -42,7 +42,6 @@ from causalvlm.training.protocols import (
     PROTOCOLS,
     ProtocolConfig,
     ProtocolRunner,
-    load_backbone,
 )
 from causalvlm.training.run_identity import backbone_identity
 
@@ -253,7 +252,7 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         if main_process:
             _take_over(lock, config, log)
         prepare_world(config, protocol)
-        backbone = load_backbone(config.backbone, config.pretrained)
+        backbone = backbones.load_backbone(config.backbone, config.pretrained)
         # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
         # Computed before training (it needs none), so a task without recorded factors fails before any work.
         on_world = "shapeworld" in protocol.datasets
