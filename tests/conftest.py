@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from helpers import TINY_CONFIG, write_jpeg_dataset, write_micro_clip
+from helpers import DEEP_CONFIG, TINY_CONFIG, write_jpeg_dataset, write_micro_clip
 
 if TYPE_CHECKING:  # the backbone fixtures import torch when first used, not when tests are collected
     from causalvlm.backbones import FrozenCLIP
@@ -15,12 +15,12 @@ if TYPE_CHECKING:  # the backbone fixtures import torch when first used, not whe
 CLASSNAMES = ["dog", "hot air balloon", "great crested grebe", "x"]
 
 
-def _random_clip(config: Path) -> FrozenCLIP:
+def _random_clip(config: Path, seed: int = 0) -> FrozenCLIP:
     import torch
 
     from causalvlm.backbones import FrozenCLIP
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     return FrozenCLIP.from_config(config)
 
 
@@ -33,6 +33,12 @@ def tiny_config() -> Path:
 def tiny_clip() -> FrozenCLIP:
     """The tiny random-init CLIP of the backbone and mediator tests."""
     return _random_clip(TINY_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def deep_clip() -> FrozenCLIP:
+    """Four layers per tower and a vision width unlike the text width, so deep prompts have depths to fill."""
+    return _random_clip(DEEP_CONFIG, seed=1)
 
 
 @pytest.fixture

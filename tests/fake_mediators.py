@@ -11,6 +11,7 @@ from torch import nn
 
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators import Mediator
+from causalvlm.templates import DEFAULT_TEMPLATE
 
 
 class ConditionalFakeMediator(Mediator):
@@ -21,8 +22,14 @@ class ConditionalFakeMediator(Mediator):
 
     conditional = True
 
-    def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], num_templates: int = 2) -> None:
-        super().__init__(backbone, classnames)
+    def __init__(
+        self,
+        backbone: FrozenCLIP,
+        classnames: Sequence[str],
+        template: str = DEFAULT_TEMPLATE,
+        num_templates: int = 2,
+    ) -> None:
+        super().__init__(backbone, classnames, template)
         self.num_templates = num_templates
         dim = backbone.embed_dim
         self.ctx = nn.Parameter(0.1 * torch.randn(num_templates, 1, dim))
@@ -51,8 +58,14 @@ class VisionPromptFakeMediator(Mediator):
 
     image_side_trainable = True
 
-    def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], num_templates: int = 2) -> None:
-        super().__init__(backbone, classnames)
+    def __init__(
+        self,
+        backbone: FrozenCLIP,
+        classnames: Sequence[str],
+        template: str = DEFAULT_TEMPLATE,
+        num_templates: int = 2,
+    ) -> None:
+        super().__init__(backbone, classnames, template)
         self.num_templates = num_templates
         self.pixel_prompt = nn.Parameter(0.1 * torch.randn(num_templates, 3, 1, 1))
         self.ctx = nn.Parameter(0.1 * torch.randn(num_templates, 1, backbone.embed_dim))

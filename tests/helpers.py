@@ -2,7 +2,7 @@
 when it loads ``tests/conftest.py``). Plain numpy / PIL, so collecting the causal-core tests stays light;
 ``lightning_helpers`` and ``fake_mediators`` hold the torch-side helpers.
 
-- the tiny and micro random-init open_clip configs (the micro one: 32×32 images, one layer per tower);
+- the tiny, deep and micro random-init open_clip configs (the micro one: 32×32 images, one layer per tower);
 - a small image-folder dataset of real JPEG files: 4 classes, each a colour with per-image noise, in
   ``train/`` and ``test/`` folders.
 """
@@ -18,6 +18,8 @@ from PIL import Image
 TESTS = Path(__file__).parent
 # The tiny random-init open_clip config of the backbone and mediator tests (embed 32, 2+2 layers, context 32).
 TINY_CONFIG = TESTS / "backbones" / "tiny_test_clip.json"
+# Four layers per tower, vision width 48 ≠ text width 32: room for deep prompts (MaPLe, the deep-prompt path).
+DEEP_CONFIG = TESTS / "backbones" / "deep_test_clip.json"
 MICRO_CLIP = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},

@@ -148,7 +148,7 @@ def encode_pil(backbone: FrozenCLIP, images: Sequence[Image.Image], batch_size: 
     """Image features ``[N,D]`` through the backbone's eval preprocessing (as the pipeline encodes tests)."""
     if backbone.preprocess is None:
         raise ValueError("the backbone has no eval preprocess")
-    device = backbone.logit_scale.device
+    device = backbone.device
     out = []
     for start in range(0, len(images), batch_size):
         batch = torch.stack(

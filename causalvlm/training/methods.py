@@ -19,11 +19,12 @@ the test-time one.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from causalvlm.aggregators import AGGREGATORS
+from causalvlm.aggregators import AGGREGATORS, TMC_LOSS_OPTIONS
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.mediators import AUGMENTATIONS
@@ -68,8 +69,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         augmentation="aug1",
         shared_view=False,
     ),
-    # CDC with TMC's additions to the evidential loss: the fused opinion's term and the annealed
-    # KL(Dir(α̃) ‖ Dir(1)), as in TMC's code; an ablation of the paper's objective.
+    # CDC with TMC's additions to the evidential loss (TMC_LOSS_OPTIONS): the fused opinion's term and the
+    # annealed KL(Dir(α̃) ‖ Dir(1)), as in TMC's code; an ablation of the paper's objective, one flag away.
     "cdc-tmc": dict(
         mediator="vsd",
         templates=DEFAULT_NUM_TEMPLATES,
@@ -78,7 +79,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         gamma=1.0,
         augmentation="aug1",
         shared_view=False,
-        aggregator_options={"fuse_loss": True, "kl_weight": 1.0},
+        aggregator_options=dict(TMC_LOSS_OPTIONS),
     ),
 }
 METHODS = tuple(PRESETS)
@@ -167,7 +168,7 @@ def method_spec(
         raise ValueError(f"unknown augmentation {aug!r}; valid names: {', '.join(AUGMENTATIONS.names())}")
     if templates is not None and (int(templates) != templates or templates < 1):
         raise ValueError(f"templates (M) must be an integer >= 1, got {templates!r}")
-    fields_ = dict(PRESETS[method])
+    fields_ = copy.deepcopy(PRESETS[method])  # a spec never shares (mutable) options with the table
     if not _takes_num_templates(fields_["mediator"]):
         if templates not in (None, 1):
             raise ValueError(

@@ -24,12 +24,14 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
+from torch.utils.data import DataLoader, Dataset
 
 from causalvlm.backbones import FrozenCLIP, load_backbone
+from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.data import DATASETS, DatasetSplits, validate_images
 from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.features import FeatureCache, encode_images
-from causalvlm.evaluation.metrics import EvalResult, evaluate_features, harmonic_mean
+from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features, harmonic_mean
 from causalvlm.evaluation.results import ResultsCollector
 from causalvlm.training.config import TrainConfig
 from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, SeededViewsDataset
@@ -299,8 +301,26 @@ class ProtocolRunner:
             seed=TEST_VIEW_SEED,
         )
 
-    def _train_set(self, spec: MethodSpec, splits: DatasetSplits, seed: int) -> torch.utils.data.Dataset:
-        if uses_cached_features(spec):
+    def _eval_set(self, spec: MethodSpec, classifier: FrontDoorClassifier, data: Sequence) -> Dataset:
+        """Test images under the spec's view policy: cached frozen features when the classifier may use them,
+        else the images themselves (a mediator with a trainable image side encodes them on every pass)."""
+        if classifier.caches_image_features:
+            return FeatureDataset(*self._test_features(spec, data))
+        return SeededViewsDataset(data, build_test_transform(spec, self.backbone), seed=TEST_VIEW_SEED)
+
+    def _evaluate_on(
+        self, classifier: FrontDoorClassifier, dataset: Dataset, classnames: Sequence[str]
+    ) -> EvalResult:
+        if isinstance(dataset, FeatureDataset):
+            return evaluate_features(classifier, dataset.features, dataset.labels, classnames)
+        train = self.config.train
+        loader = DataLoader(dataset, batch_size=train.eval_batch_size, num_workers=train.num_workers)
+        return evaluate_batches(classifier, ((b["images"], b["labels"]) for b in loader), classnames)
+
+    def _train_set(
+        self, spec: MethodSpec, classifier: FrontDoorClassifier, splits: DatasetSplits, seed: int
+    ) -> Dataset:
+        if uses_cached_features(spec) and classifier.caches_image_features:
             features, labels = self.features.get(splits.train_x)
             return FeatureDataset(features, labels)
         return SeededViewsDataset(splits.train_x, build_view_transform(spec, self.backbone), seed=seed)
@@ -318,11 +338,9 @@ class ProtocolRunner:
         classifier = build_classifier(
             spec, self.backbone, train_splits.classnames, train_splits.template, scm=self.config.scm
         )
-        eval_features = {name: self._test_features(spec, s.test) for name, s in eval_sets.items()}
+        eval_data = {name: self._eval_set(spec, classifier, s.test) for name, s in eval_sets.items()}
         initial = {
-            f"{name}_acc": evaluate_features(
-                classifier, *eval_features[name], eval_sets[name].classnames
-            ).accuracy
+            f"{name}_acc": self._evaluate_on(classifier, eval_data[name], eval_sets[name].classnames).accuracy
             for name in eval_sets
         }
         history = [{"epoch": 0.0, **initial}]
@@ -330,8 +348,8 @@ class ProtocolRunner:
             run_dir = self._run_dir(spec, dataset, seed)
             train_cfg = self._train_config(run_dir)
             datamodule = PromptDataModule(
-                self._train_set(spec, train_splits, seed),
-                {name: FeatureDataset(*eval_features[name]) for name in eval_sets},
+                self._train_set(spec, classifier, train_splits, seed),
+                eval_data,
                 batch_size=train_cfg.batch_size,
                 eval_batch_size=train_cfg.eval_batch_size,
                 num_workers=train_cfg.num_workers,
@@ -357,7 +375,7 @@ class ProtocolRunner:
             history += module.history
             self._fit_rates.setdefault(spec.label, module.train_images_per_s)
         results = {
-            name: self._evaluate(spec, classifier, train_splits, eval_sets[name], eval_features[name])
+            name: self._evaluate(spec, classifier, train_splits, eval_sets[name], eval_data[name])
             for name in eval_sets
         }
         return results, history
@@ -368,14 +386,14 @@ class ProtocolRunner:
         classifier: Any,
         train_splits: DatasetSplits,
         eval_splits: DatasetSplits,
-        features: tuple[torch.Tensor, torch.Tensor],
+        data: Dataset,
     ) -> EvalResult:
         # Zero-shot CLIP reads each dataset with that dataset's own hand-crafted template.
         if not spec.trains and eval_splits.template != train_splits.template:
             classifier = build_classifier(
                 spec, self.backbone, eval_splits.classnames, eval_splits.template, scm=self.config.scm
             )
-        return evaluate_features(classifier, *features, eval_splits.classnames)
+        return self._evaluate_on(classifier, data, eval_splits.classnames)
 
     # ------------------------------------------------------------------ protocols
     def run(self) -> ProtocolOutput:

@@ -8,15 +8,20 @@ from dataclasses import replace
 
 import pytest
 import torch
+from fake_mediators import VisionPromptFakeMediator
 
+from causalvlm.aggregators import TMC_LOSS_OPTIONS
 from causalvlm.data import DATASETS
+from causalvlm.mediators import MEDIATORS
 from causalvlm.training import (
     METHODS,
+    MethodSpec,
     ProtocolConfig,
     ProtocolRunner,
     TrainConfig,
     build_test_transform,
     method_spec,
+    uses_cached_features,
 )
 from causalvlm.training import protocols as protocols_module
 from causalvlm.training.methods import PRESETS, TEST_VIEW_POLICIES
@@ -33,7 +38,7 @@ def test_every_method_is_its_preset_dict():
 
 def test_cdc_tmc_is_cdc_plus_tmcs_loss_terms():
     cdc, tmc = method_spec("cdc"), method_spec("cdc-tmc")
-    assert tmc.aggregator_options == {"fuse_loss": True, "kl_weight": 1.0}
+    assert tmc.aggregator_options == TMC_LOSS_OPTIONS == {"fuse_loss": True, "kl_weight": 1.0}
     assert replace(tmc, method="cdc", aggregator_options={}, label="") == cdc
     # options given by the user win over the preset's, key by key
     assert method_spec("cdc-tmc", aggregator_options={"kl_weight": 0.5}).aggregator_options == {
@@ -146,11 +151,35 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
 
 
 def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_training():
+    code = "import causalvlm.training as t; print(t.ProtocolConfig(methods=[t.method_spec('coop')]).datasets)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['shapeworld']"]
+
+
+def test_the_data_layer_knows_the_world_dataset_before_the_world_package_is_imported():
     code = (
-        "import sys, causalvlm.training as t; "
-        "c = t.ProtocolConfig(methods=[t.method_spec('coop')]); "
-        "print(c.datasets, 'causalvlm.worlds' in sys.modules)"
+        "import sys, causalvlm.data as d; "
+        "print('shapeworld' in d.DATASETS, 'causalvlm.worlds' in sys.modules, "
+        "d.DATASETS.get('shapeworld').__module__)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["['shapeworld']", "False"]
+    assert result.stdout.split() == ["True", "False", "causalvlm.worlds.task"]
+
+
+def test_protocol_trains_and_evaluates_an_image_side_mediator_on_images(backbone, jpeg_root, monkeypatch):
+    """A mediator whose image features learn cannot use the feature cache: the runner feeds it images, for
+    training, per-epoch validation and the final evaluation, and asks the classifier which it needs."""
+    monkeypatch.setitem(MEDIATORS._factories, "vision-fake", VisionPromptFakeMediator)
+    spec = MethodSpec(
+        "fake", "vision-fake", 2, "ds", augmentation="none", mediator_options={"num_templates": 2}
+    )
+    assert uses_cached_features(spec)  # by its augmentation alone the features could be cached ...
+    runner = _runner(backbone, jpeg_root, spec)
+    base = runner._build("imagefolder", "base", 1)
+    new = runner._build("imagefolder", "new", 1)
+    results, history = runner.train_and_evaluate(spec, base, {"base": base, "new": new}, 1, "imagefolder")
+    assert len(runner.features) == 0  # ... but nothing was encoded into the cache
+    assert results["base"].num_samples == len(base.test) and results["new"].num_samples == len(new.test)
+    assert [row["epoch"] for row in history] == [0.0, 1.0]
