@@ -52,6 +52,8 @@ def _weights_follow() -> Iterator[None]:
         yield
     finally:
         root.removeFilter(quiet)
+
+
 # File endings that make ``pretrained`` a local checkpoint even before the file exists (so a typo in a path
 # is reported as a missing file, not as an unknown open_clip tag): PyTorch, Lightning, HF, safetensors.
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")

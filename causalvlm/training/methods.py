@@ -121,9 +121,13 @@ def _takes_num_templates(mediator: str) -> bool:
 
 
 def _label(spec: MethodSpec) -> str:
-    """The method's name, plus every setting that differs from its preset: ``cdc[M=2,agg=mean]``."""
+    """The method's name, plus every setting that differs from its preset: ``cdc[M=2,agg=mean]``.
+
+    Single-template methods (zero-shot, CoOp) keep their bare name: their settings are told apart by the
+    run's configuration, not by the row.
+    """
     preset = PRESETS.get(spec.method)
-    if preset is None:
+    if preset is None or not _takes_num_templates(preset["mediator"]):
         return spec.method
     defaults = MethodSpec(spec.method, label=spec.method, **preset)
     flags = [f"M={spec.templates}"] if spec.templates != defaults.templates else []

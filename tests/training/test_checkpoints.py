@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import pytorch_lightning as pl
-from helpers import StopAfterEpochs
+from lightning_helpers import StopAfterEpochs
 from test_prompt_training import _train
 
 from causalvlm.data import DATASETS

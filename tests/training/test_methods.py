@@ -72,11 +72,12 @@ def test_distinct_settings_give_distinct_rows():
         method_spec("cdc", no_vsd=True),
         method_spec("cdc", no_vsd=True, aug="aug1"),
         method_spec("cdc", test_views="per-template"),
+        method_spec("cdc-tmc"),
         method_spec("coop"),
-        method_spec("coop", aug="none"),
-        method_spec("zeroshot", aggregator="mean"),
+        method_spec("zeroshot"),
     ]
     assert len({s.label for s in specs}) == len(specs)
+    assert method_spec("coop", aug="none").label == "coop"  # single-template rows keep their bare name
 
 
 def test_test_view_policy_is_checked():
