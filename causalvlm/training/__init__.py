@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from causalvlm.training.callbacks import StopAfterEpochs, TrainThroughput
-from causalvlm.training.config import OptimConfig, TrainConfig
+from causalvlm.training.config import ExperimentConfig, OptimConfig, TrainConfig
 from causalvlm.training.datamodule import (
     EpochSeededSampler,
     FeatureDataset,
@@ -24,7 +24,6 @@ from causalvlm.training.protocols import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
     PROTOCOLS,
-    ProtocolConfig,
     ProtocolOutput,
     ProtocolRunner,
     load_backbone,
@@ -37,12 +36,12 @@ __all__ = [
     "METHODS",
     "PROTOCOLS",
     "EpochSeededSampler",
+    "ExperimentConfig",
     "FeatureDataset",
     "MethodSpec",
     "OptimConfig",
     "PromptDataModule",
     "PromptTuningModule",
-    "ProtocolConfig",
     "ProtocolOutput",
     "ProtocolRunner",
     "SeededViewsDataset",
