@@ -23,7 +23,9 @@ from torch import Tensor, nn
 
 from causalvlm.aggregators import AGGREGATORS, Aggregation, Aggregator
 from causalvlm.backbones import FrozenCLIP
+from causalvlm.inputs import check_images
 from causalvlm.mediators import MEDIATORS, Mediator
+from causalvlm.mediators.base import check_classnames
 from causalvlm.scm import SCM, load_graph
 
 DEFAULT_TEMPLATE = "a photo of a {}."
@@ -101,7 +103,7 @@ class FrontDoorClassifier(nn.Module):
             mediator = MEDIATORS.build(
                 mediator,
                 backbone=backbone,
-                classnames=list(classnames),
+                classnames=check_classnames(classnames),
                 template=template,
                 **dict(mediator_options or {}),
             )
@@ -131,7 +133,7 @@ class FrontDoorClassifier(nn.Module):
 
     def set_classnames(self, classnames: Sequence[str]) -> None:
         """Point the classifier at a new label set (base → new); learned prompt context is kept."""
-        self.mediator.set_classnames(list(classnames))
+        self.mediator.set_classnames(check_classnames(classnames))
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
@@ -161,6 +163,7 @@ class FrontDoorClassifier(nn.Module):
     # ------------------------------------------------------------------ X → S → Y
     def encode_views(self, images: Tensor) -> Tensor:
         """L2-normalised features of each template's view: [B,3,H,W] → [B,1,D]; [B,V,3,H,W] → [B,V,D]."""
+        check_images(images, self.backbone)  # type, dtype, shape, size and finiteness, named for the user
         if images.dim() == 4:
             images = images.unsqueeze(1)
         if images.dim() != 5:

@@ -357,29 +357,27 @@ def _source_of(key: str, origin: Mapping[str, str]) -> str | None:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """The settings mapping of a YAML file; a missing, non-file, binary or non-mapping file is named."""
     path = Path(path)
+    key = f"config file {path}"
     if path.is_dir():
-        raise ConfigError(str(path), "is a folder, not a YAML config file")
+        raise ConfigError(key, "is a folder, not a YAML file")
     if not path.is_file():
-        kind = "does not exist" if not path.exists() else "is not a regular file"
-        raise ConfigError(str(path), f"config file {kind}")
+        raise ConfigError(key, "does not exist" if not path.exists() else "is not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(str(path), "is not a text file (a YAML config is UTF-8 text)") from None
+        raise ConfigError(key, "is not a text file (a YAML config is UTF-8 text)") from None
     except OSError as error:
-        raise ConfigError(str(path), f"cannot be read ({error.strerror})") from None
+        raise ConfigError(key, f"cannot be read ({error.strerror})") from None
     if "\x00" in text:
-        raise ConfigError(str(path), "is not a text file (a YAML config is UTF-8 text)")
+        raise ConfigError(key, "is not a text file (a YAML config is UTF-8 text)")
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(str(path), f"not valid YAML: {error}") from None
+        raise ConfigError(key, f"is not valid YAML: {error}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ConfigError(
-            str(path), f"expected a mapping of settings at the top level, got {type(loaded).__name__}"
-        )
+        raise ConfigError(key, f"expected a mapping of settings at the top level, got {shown(loaded)}")
     return loaded
 
 
