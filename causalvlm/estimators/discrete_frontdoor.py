@@ -105,8 +105,11 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         smoothing: float | None = None,
         cardinalities: Mapping[str, int] | None = None,
     ) -> None:
-        if smoothing is not None:
-            require_number(smoothing, "smoothing (None or a number)", above=0)
+        if smoothing is not None and not (
+            isinstance(smoothing, (int, float, np.number)) and not isinstance(smoothing, bool)
+            and np.isfinite(smoothing) and smoothing > 0
+        ):
+            raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
         if cardinalities is not None and not isinstance(cardinalities, Mapping):
             raise ConfigError("cardinalities", f"expected a mapping column → number of categories, got {shown(cardinalities)}")
         for name, count in (cardinalities or {}).items():

@@ -97,10 +97,8 @@ class TrainConfig:
             require_int(getattr(self, name), name, minimum=1)
         require_int(self.num_workers, "num_workers", minimum=0)
         require_choice(self.accelerator, "accelerator", ACCELERATORS)
-        if isinstance(self.devices, str):
-            require_choice(self.devices, "devices", ("auto",))
-        else:
-            require_int(self.devices, "devices", minimum=1)
+        if self.devices != "auto" and not (isinstance(self.devices, int) and self.devices >= 1):
+            raise ConfigError("devices", f"must be an integer >= 1 or 'auto', got {shown(self.devices)}")
         if self.strategy not in strategies():
             raise ConfigError(
                 "strategy", f"must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), got {self.strategy!r}"
@@ -262,6 +260,9 @@ def _method_specs(entries: Any) -> list[MethodSpec]:
         if not isinstance(entry, Mapping):
             raise ConfigError(key, f"expected a method name or a mapping with 'method', got {shown(entry)}")
         arguments = check_arguments(method_spec, entry, key)
+        for weight in ("beta", "gamma"):  # loss weights: finite and non-negative (inf would train on NaN)
+            if arguments.get(weight) is not None:
+                require_number(arguments[weight], f"{key}.{weight}", minimum=0)
         try:
             specs.append(method_spec(**arguments))
         except (ValueError, KeyError, TypeError) as error:

@@ -94,7 +94,7 @@ def check_backbone_options(backbone: str, pretrained: str | None) -> None:
         if path.is_dir():
             raise ConfigError("pretrained", f"{pretrained} is a folder; give the checkpoint file")
         if not path.is_file():
-            raise ConfigError("pretrained", f"checkpoint file {pretrained} does not exist (pretrained checkpoint not found)")
+            raise ConfigError("pretrained", f"pretrained checkpoint not found: {pretrained} is not an existing file")
         return
     tag_config = open_clip.get_pretrained_cfg(arch, pretrained)
     if not tag_config:
