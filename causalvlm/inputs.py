@@ -47,7 +47,9 @@ def check_images(images: Any, backbone: Any, name: str = "images") -> None:
         )
     if not bool(torch.isfinite(images).all()):
         bad = int((~torch.isfinite(images)).sum())
-        raise ValueError(f"{name} contain {bad} NaN or infinite value(s); check the image loading and normalisation")
+        raise ValueError(
+            f"{name} contain {bad} NaN or infinite value(s); check the image loading and normalisation"
+        )
 
 
 def _check_dtype(images: Tensor, weight_dtype: torch.dtype, name: str) -> None:
@@ -62,7 +64,8 @@ def _check_dtype(images: Tensor, weight_dtype: torch.dtype, name: str) -> None:
             f"{PREPROCESS_HINT}"
         )
     raise ValueError(
-        f"{name} have dtype {dtype}; the backbone takes float32 (its weights are {weight_dtype}): use {name}.float()"
+        f"{name} have dtype {dtype}; the backbone takes float32 (its weights are {weight_dtype}): "
+        f"use {name}.float()"
     )
 
 

@@ -210,7 +210,10 @@ def check_arguments(
 
 # ---------------------------------------------------------------------------------------------- values
 def bounds_text(
-    minimum: float | None = None, maximum: float | None = None, above: float | None = None, below: float | None = None
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
 ) -> str:
     """``">= 0 and < 1"`` for the given bounds."""
     shown_bounds = [(">=", minimum), (">", above), ("<=", maximum), ("<", below)]
@@ -221,9 +224,7 @@ def _number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def require_int(
-    value: Any, key: str, minimum: int | None = None, maximum: int | None = None
-) -> int:
+def require_int(value: Any, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (not a bool, not 2.0) within ``[minimum, maximum]``."""
     wanted = " ".join(p for p in ("an integer", bounds_text(minimum, maximum)) if p)
     if not _is_int(value):

@@ -106,14 +106,21 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         cardinalities: Mapping[str, int] | None = None,
     ) -> None:
         if smoothing is not None and not (
-            isinstance(smoothing, (int, float, np.number)) and not isinstance(smoothing, bool)
-            and np.isfinite(smoothing) and smoothing > 0
+            isinstance(smoothing, (int, float, np.number))
+            and not isinstance(smoothing, bool)
+            and np.isfinite(smoothing)
+            and smoothing > 0
         ):
             raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
         if cardinalities is not None and not isinstance(cardinalities, Mapping):
-            raise ConfigError("cardinalities", f"expected a mapping column → number of categories, got {shown(cardinalities)}")
+            raise ConfigError(
+                "cardinalities",
+                f"expected a mapping column → number of categories, got {shown(cardinalities)}",
+            )
         for name, count in (cardinalities or {}).items():
-            require_int(count, f"cardinalities[{name!r}]", minimum=1)  # 3.5 categories is not a truncation to 3
+            require_int(
+                count, f"cardinalities[{name!r}]", minimum=1
+            )  # 3.5 categories is not a truncation to 3
         self.graph = graph
         self.smoothing = smoothing
         self.given_cardinalities = {name: int(count) for name, count in (cardinalities or {}).items()}

@@ -31,7 +31,8 @@ def check_classnames(classnames: Sequence[str]) -> list[str]:
         )
     if not isinstance(classnames, Sequence):
         raise ValueError(
-            f"classnames must be a sequence (list or tuple) of names in label order, got {type(classnames).__name__}"
+            "classnames must be a sequence (list or tuple) of names in label order, "
+            f"got {type(classnames).__name__}"
         )
     if len(classnames) == 0:
         raise ValueError("classnames must be a non-empty sequence of names, got an empty one")

@@ -101,7 +101,9 @@ class TrainConfig:
             raise ConfigError("devices", f"must be an integer >= 1 or 'auto', got {shown(self.devices)}")
         if self.strategy not in strategies():
             raise ConfigError(
-                "strategy", f"must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), got {self.strategy!r}"
+                "strategy",
+                "must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), "
+                f"got {self.strategy!r}",
             )
         require_choice(self.precision, "precision", PRECISIONS)
 
@@ -198,10 +200,14 @@ class ExperimentConfig:
             raise ConfigError("datasets", "give at least one dataset")
         require_distinct(self.datasets, "datasets")
         if self.protocol != "base2new" and len(self.datasets) != 1:
-            raise ConfigError("datasets", f"{self.protocol} trains on one source dataset, got {self.datasets}")
+            raise ConfigError(
+                "datasets", f"{self.protocol} trains on one source dataset, got {self.datasets}"
+            )
         if self.protocol == "base2new":
             if self.targets:
-                raise ConfigError("targets", "apply to the cross-dataset / cross-domain protocols, not base2new")
+                raise ConfigError(
+                    "targets", "apply to the cross-dataset / cross-domain protocols, not base2new"
+                )
             self.targets = []
         elif self.targets is None:
             self.targets = list(
@@ -211,7 +217,9 @@ class ExperimentConfig:
         for key, names in (("datasets", self.datasets), ("targets", self.targets)):
             unknown = [name for name in names if name not in DATASETS]
             if unknown:
-                raise ConfigError(key, f"unknown dataset(s) {unknown}; valid names: {', '.join(DATASETS.names())}")
+                raise ConfigError(
+                    key, f"unknown dataset(s) {unknown}; valid names: {', '.join(DATASETS.names())}"
+                )
         for name, options in self.dataset_options.items():
             if name not in DATASETS:
                 raise ConfigError(
@@ -219,7 +227,9 @@ class ExperimentConfig:
                 )
             if "root" in options:
                 if not isinstance(options["root"], str) or not options["root"].strip():
-                    raise ConfigError(f"dataset_options.{name}.root", f"expected a folder, got {shown(options['root'])}")
+                    raise ConfigError(
+                        f"dataset_options.{name}.root", f"expected a folder, got {shown(options['root'])}"
+                    )
                 options["root"] = expand_path(options["root"], f"dataset_options.{name}.root")
 
     def _check_world(self) -> None:
@@ -233,7 +243,9 @@ class ExperimentConfig:
             require_int(options["n_val_per_class"], "world.n_val_per_class", minimum=0)
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
-                worlds.sample_factors(np.random.default_rng(0), np.zeros(0, int), 0.0, options["spurious_factor"])
+                worlds.sample_factors(
+                    np.random.default_rng(0), np.zeros(0, int), 0.0, options["spurious_factor"]
+                )
             except ValueError as error:
                 raise ConfigError("world.spurious_factor", str(error)) from None
         self.world = options
@@ -245,7 +257,8 @@ def _method_specs(entries: Any) -> list[MethodSpec]:
         entries = [entries]
     if not isinstance(entries, (list, tuple)):
         raise ConfigError(
-            "methods", f"expected a list of methods (names or {{method: ..., ...}} mappings), got {shown(entries)}"
+            "methods",
+            f"expected a list of methods (names or {{method: ..., ...}} mappings), got {shown(entries)}",
         )
     if not entries:
         raise ConfigError("methods", "give at least one method")
@@ -318,7 +331,8 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
 def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Config objects (TrainConfig, OptimConfig) as mappings, so layers merge key by key."""
     return {
-        k: (_plain(asdict(v)) if isinstance(v, (TrainConfig, OptimConfig)) else v) for k, v in settings.items()
+        k: (_plain(asdict(v)) if isinstance(v, (TrainConfig, OptimConfig)) else v)
+        for k, v in settings.items()
     }
 
 

@@ -79,7 +79,7 @@ def check_data_roots(config: ExperimentConfig) -> None:
 
 # ---------------------------------------------------------------------------------------------- backbone
 def looks_like_file(pretrained: str) -> bool:
-    """``--pretrained`` names a file (not an open_clip tag): it exists, has a path separator or a weights suffix."""
+    """``--pretrained`` names a file, not a tag: it exists, has a path separator or a weights suffix."""
     path = Path(pretrained).expanduser()
     return path.exists() or os.sep in pretrained or path.suffix in CHECKPOINT_SUFFIXES
 
@@ -94,7 +94,9 @@ def check_backbone_options(backbone: str, pretrained: str | None) -> None:
         if path.is_dir():
             raise ConfigError("pretrained", f"{pretrained} is a folder; give the checkpoint file")
         if not path.is_file():
-            raise ConfigError("pretrained", f"pretrained checkpoint not found: {pretrained} is not an existing file")
+            raise ConfigError(
+                "pretrained", f"pretrained checkpoint not found: {pretrained} is not an existing file"
+            )
         return
     tag_config = open_clip.get_pretrained_cfg(arch, pretrained)
     if not tag_config:
@@ -106,9 +108,9 @@ def check_backbone_options(backbone: str, pretrained: str | None) -> None:
     if not weights_cached(tag_config) and not can_download(tag_config):
         raise ConfigError(
             "pretrained",
-            f"{pretrained!r} is an open_clip tag whose weights for {arch} are not in open_clip's cache, and they "
-            "cannot be downloaded from this machine (no network, or HF_HUB_OFFLINE is set): weights must be a "
-            "local file here, e.g. --pretrained /path/to/ViT-B-16.pt",
+            f"{pretrained!r} is an open_clip tag whose weights for {arch} are not in open_clip's cache, and "
+            "they cannot be downloaded from this machine (no network, or HF_HUB_OFFLINE is set): "
+            "weights must be a local file here, e.g. --pretrained /path/to/ViT-B-16.pt",
         )
 
 
@@ -118,7 +120,9 @@ def _check_backbone(backbone: str) -> str:
     path = Path(backbone).expanduser()
     if backbone.endswith(".json") or path.exists():
         if path.is_dir():
-            raise ConfigError("backbone", f"{backbone} is a folder; give an open_clip model-config .json file")
+            raise ConfigError(
+                "backbone", f"{backbone} is a folder; give an open_clip model-config .json file"
+            )
         if not path.is_file():
             raise ConfigError("backbone", f"model config file {backbone} does not exist")
         try:
@@ -127,7 +131,8 @@ def _check_backbone(backbone: str) -> str:
             raise ConfigError("backbone", f"{backbone} is not a JSON model config ({error})") from None
         if not isinstance(config, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(config):
             raise ConfigError(
-                "backbone", f"{backbone} is not an open_clip model config (needs embed_dim, vision_cfg, text_cfg)"
+                "backbone",
+                f"{backbone} is not an open_clip model config (needs embed_dim, vision_cfg, text_cfg)",
             )
         return path.stem
     if backbone not in open_clip.list_models():
@@ -201,7 +206,9 @@ def check_devices(train: TrainConfig) -> None:
         return
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if available == 0:
-        raise ConfigError("train.accelerator", f"{train.accelerator!r} needs a CUDA device; none is visible here")
+        raise ConfigError(
+            "train.accelerator", f"{train.accelerator!r} needs a CUDA device; none is visible here"
+        )
     if isinstance(train.devices, int) and train.devices > available:
         raise ConfigError("train.devices", f"asks for {train.devices} GPUs; {available} visible here")
 

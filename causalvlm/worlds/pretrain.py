@@ -83,7 +83,9 @@ def check_pretrain_environment(cfg: PretrainConfig) -> None:
     """What the options point at: the output file's folder, the model config, the device."""
     out = Path(cfg.out).expanduser()
     if out.is_dir():
-        raise ConfigError("out", f"{cfg.out} is a folder; give the checkpoint file to write (e.g. {out / 'tiny_clip.pt'})")
+        raise ConfigError(
+            "out", f"{cfg.out} is a folder; give the checkpoint file to write (e.g. {out / 'tiny_clip.pt'})"
+        )
     if not out.parent.is_dir():
         raise ConfigError("out", f"folder {out.parent} does not exist (create it first)")
     try:
@@ -98,14 +100,20 @@ def check_pretrain_environment(cfg: PretrainConfig) -> None:
         try:
             model_config = json.loads(path.read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ConfigError("model_config", f"{cfg.model_config} is not a JSON model config ({error})") from None
-        if not isinstance(model_config, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(model_config):
+            raise ConfigError(
+                "model_config", f"{cfg.model_config} is not a JSON model config ({error})"
+            ) from None
+        if not isinstance(model_config, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(
+            model_config
+        ):
             raise ConfigError("model_config", f"{cfg.model_config} lacks embed_dim, vision_cfg or text_cfg")
     if cfg.device.startswith("cuda"):
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(cfg.device.partition(":")[2] or 0)
         if index >= count:
-            raise ConfigError("device", f"{cfg.device!r} asked for, but {count} CUDA device(s) are visible here")
+            raise ConfigError(
+                "device", f"{cfg.device!r} asked for, but {count} CUDA device(s) are visible here"
+            )
 
 
 def _lr_at(step: int, cfg: PretrainConfig) -> float:

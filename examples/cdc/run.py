@@ -54,7 +54,9 @@ def build_parser() -> CheckedParser:
     p.add_argument("--dataset", nargs="+", help="dataset(s) to train on; the source for cross-* protocols")
     p.add_argument("--targets", nargs="+", help="target datasets of a cross-* protocol")
     p.add_argument("--data-root", type=text("a folder"), help="root of the datasets (CoOp's $DATA)")
-    p.add_argument("--backbone", type=text("an architecture or .json file"), help="open_clip arch or config JSON")
+    p.add_argument(
+        "--backbone", type=text("an architecture or .json file"), help="open_clip arch or config JSON"
+    )
     p.add_argument(
         "--pretrained",
         type=text("a checkpoint file, a tag or none"),
@@ -121,7 +123,9 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
             named = ", ".join(f"--{f.replace('_', '-')}" for f in cdc_only)
             raise ConfigError("--method", f"{named} apply to CDC only; add --method cdc")
         if "aug" in flags and not {"coop", "cdc"} & set(methods):
-            raise ConfigError("--aug", "applies to methods that train (coop, cdc); zero-shot CLIP does not train")
+            raise ConfigError(
+                "--aug", "applies to methods that train (coop, cdc); zero-shot CLIP does not train"
+            )
         overrides["methods"] = [_method_entry(m, flags) for m in methods]
     return overrides
 
