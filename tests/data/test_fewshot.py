@@ -94,5 +94,5 @@ def test_unwritable_cache_folder_warns_and_still_samples(tmp_path: Path, monkeyp
 
 
 def test_zero_shots_is_not_a_sample(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="num_shots: must be an integer >= 1"):
+    with pytest.raises(ValueError, match="num_shots must be >= 1"):
         load_or_sample_fewshot(str(tmp_path), 0, 1, never_called, None)
