@@ -147,7 +147,7 @@ class ExperimentConfig:
     compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # M values timed for CDC
     compute_batch: int = 8  # images per timed batch of the compute report
     max_image_checks: int | None = 2000  # images decoded per dataset before training (None = all)
-    delta_vs: str | None = None  # Δ column baseline (a method label of the run); None → strongest other method
+    delta_vs: str | None = None  # Δ column baseline, a method label of the run; None → strongest other
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:

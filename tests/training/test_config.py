@@ -1,4 +1,4 @@
-"""The one experiment configuration: one set of defaults, layered settings, checks that convert nothing silently."""
+"""The one experiment configuration: one set of defaults, layered settings, no silent conversions."""
 
 from __future__ import annotations
 
