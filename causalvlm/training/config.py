@@ -180,7 +180,9 @@ class ExperimentConfig:
         if self.pretrained is not None and not self.pretrained.strip():
             raise ConfigError("pretrained", "must not be empty (use null, or 'none' on the command line)")
         if self.resume and self.overwrite:
-            raise ConfigError("overwrite", "resume and overwrite exclude each other: continue the runs, or delete them")
+            raise ConfigError(
+                "overwrite", "resume and overwrite exclude each other: continue the runs, or delete them"
+            )
         self.data_root = expand_path(self.data_root, "data_root")
         self._check_world()
 

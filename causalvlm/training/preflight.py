@@ -30,7 +30,7 @@ DOWNLOAD_PROBE_SECONDS = 3.0
 
 def preflight(config: ExperimentConfig) -> None:
     """Every check below, in the order a user would fix them."""
-    check_output_folder(config.out, "out")
+    check_folder_writable(config.out, "out")
     check_data_roots(config)
     check_backbone_options(config.backbone, config.pretrained)
     check_scm(config.scm)
@@ -38,7 +38,7 @@ def preflight(config: ExperimentConfig) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- folders
-def check_output_folder(path: str | Path, key: str) -> None:
+def check_folder_writable(path: str | Path, key: str) -> None:
     """``path`` is a folder that exists or can be created, and files can be written in it."""
     target = Path(path).expanduser()
     if target.exists() and not target.is_dir():
@@ -72,7 +72,7 @@ def check_data_roots(config: ExperimentConfig) -> None:
         if root.exists() and not root.is_dir():
             raise ConfigError(key, f"{root} is a file; the data root must be a folder")
         if name == "shapeworld" and config.make_world:
-            check_output_folder(root, key)  # the world is written here when it is missing
+            check_folder_writable(root, key)  # the world is written here when it is missing
         elif not root.exists():
             raise ConfigError(key, f"{root} does not exist (dataset {name!r} is read from it)")
 
@@ -218,7 +218,7 @@ __all__ = [
     "check_backbone_options",
     "check_data_roots",
     "check_devices",
-    "check_output_folder",
+    "check_folder_writable",
     "check_scm",
     "looks_like_file",
     "preflight",

@@ -3,8 +3,8 @@
     python examples/cdc/sweep_rho.py                                   # ρ ∈ {0, 0.5, 0.9}, all three methods
     python examples/cdc/sweep_rho.py --rho 0 0.3 0.6 0.9 --seeds 1 --epochs 5 --out outputs/sweep
 
-Settings layer as in run.py: the sweep's defaults (out, data root) < --config < the options below. Every option
-may be given once and is checked, with the whole config, before the first run (docs/errors.md).
+Settings layer as in run.py: the sweep's defaults (out, data root) < --config < the options below. Every
+option may be given once and is checked, with the whole config, before the first run (docs/errors.md).
 Writes DIR/sweep.json, DIR/sweep.md and DIR/rho_sweep.png (HM and new-class accuracy against ρ), plus each
 run's own results under DIR/rho_<ρ>/ (see docs/results.md).
 """
@@ -34,8 +34,12 @@ OPTION_NAMES = {
 
 def build_parser() -> CheckedParser:
     p = CheckedParser(description=__doc__)
-    p.add_argument("--rho", nargs="+", type=number(0.0, 1.0), default=[0.0, 0.5, 0.9], help="values in [0, 1]")
-    p.add_argument("--config", type=text("a YAML file"), help="YAML settings applied before the options below")
+    p.add_argument(
+        "--rho", nargs="+", type=number(0.0, 1.0), default=[0.0, 0.5, 0.9], help="values in [0, 1]"
+    )
+    p.add_argument(
+        "--config", type=text("a YAML file"), help="YAML settings applied before the options below"
+    )
     p.add_argument("--seeds", nargs="+", type=seed)
     p.add_argument("--epochs", type=integer(1))
     p.add_argument("--data-root", type=text("a folder"), help=f"default {SWEEP_DEFAULTS['data_root']}")
