@@ -20,6 +20,25 @@ from causalvlm.scm.graph import SCM
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 
+def check_figure_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a figure target, or a ValueError naming it, checked before anything is drawn.
+
+    The suffix picks the format (.png, .svg or .pdf); the path must not be a folder, and its nearest existing
+    ancestor must be a writable folder (missing folders below it are created when the figure is saved).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"figure path {target} is a folder; give a file name such as {target / 'graph.png'}")
+    if target.suffix.lower() not in FIGURE_FORMATS:
+        raise ValueError(f"figure path {target} must end in one of {FIGURE_FORMATS}")
+    existing = next((p for p in (target.parent, *target.parent.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ValueError(f"figure path {target}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"figure path {target}: folder {existing} is not writable")
+    return target
+
+
 def layered_positions(scm: SCM) -> dict[str, tuple[float, float]]:
     """Node positions with generation 0 (the root causes) on top."""
     layered = nx.DiGraph(scm.graph)
@@ -40,9 +59,7 @@ def draw_scm(
 
     ``highlight`` nodes (e.g. a front-door set) are filled in a second colour.
     """
-    target = Path(path) if path is not None else None
-    if target is not None and target.suffix.lower() not in FIGURE_FORMATS:
-        raise ValueError(f"figure path {target} must end in one of {FIGURE_FORMATS}")
+    target = check_figure_path(path) if path is not None else None
     marked = scm.check_nodes(highlight, "highlighted node")
     pos = layered_positions(scm)
     n_layers = len(list(nx.topological_generations(scm.graph)))

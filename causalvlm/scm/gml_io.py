@@ -58,6 +58,8 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
     looks_like_path = isinstance(name_or_path, os.PathLike) or text.endswith(".gml") or os.sep in text
     if looks_like_path or not _SHORT_NAME.match(text):
         path = Path(text)
+        if path.is_dir():
+            raise FileNotFoundError(f"graph path {path} is a folder; give a .gml file or a graph name")
         if not path.is_file():
             raise FileNotFoundError(f"graph file {path} does not exist")
         return path
@@ -65,8 +67,9 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
         candidate = folder / f"{text}.gml"
         if candidate.is_file():
             return candidate
+    folder_hint = f" ({text} here is a folder, not a .gml file)" if Path(text).is_dir() else ""
     raise FileNotFoundError(
-        f"no graph named {text!r} in {[str(d) for d in graph_dirs()]}; "
+        f"no graph named {text!r} in {[str(d) for d in graph_dirs()]}{folder_hint}; "
         f"shipped graphs: {shipped_graph_names()}"
     )
 
@@ -74,6 +77,8 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
 def read_gml(path: str | os.PathLike[str]) -> SCM:
     """Load an `SCM` from a GML file; every error names the file."""
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(f"graph path {path} is a folder, not a .gml file")
     if not path.is_file():
         raise FileNotFoundError(f"graph file {path} does not exist")
     try:
