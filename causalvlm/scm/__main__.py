@@ -58,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if out is not None:
             from causalvlm.scm.drawing import draw_scm
 
-            draw_scm(scm, out, highlight=result.adjustment_set or ())
+            label = {"frontdoor": "front-door set", "backdoor": "back-door set"}.get(result.kind, "")
+            draw_scm(scm, out, highlight=result.adjustment_set or (), highlight_label=label)
             print(f"figure: {out}")
     except (ValueError, KeyError, OSError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

@@ -32,6 +32,22 @@ def test_png_and_svg_are_written_with_dashed_latents(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png", "g.svg", "plain.svg"]
 
 
+def test_symbols_are_set_as_math_and_latent_nodes_are_explained():
+    from causalvlm.scm.drawing import node_label
+
+    scm = load_graph("cdc_frontdoor")
+    assert node_label(scm, "G_i_hat") == r"$\hat{G}_i$"  # drawn as Ĝ_i, not "G_i_hat"
+    assert node_label(scm, "X") == "$X$"
+    assert node_label(load_graph("smoking_tar_cancer"), "Genotype") == "Genotype"
+    axes = draw_scm(scm, highlight=["S"], highlight_label="mediator").axes[0]
+    drawn = {t.get_text() for t in axes.texts}
+    assert {r"$\hat{G}_i$", "$X$", "$S$", "$Y$"} <= drawn and "G_i_hat" not in drawn
+    legend = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert legend == ["observed variable", "mediator", "latent (unobserved)", "edge from a latent variable"]
+    plain = draw_scm(load_graph("backdoor_example")).axes[0]
+    assert [t.get_text() for t in plain.get_legend().get_texts()] == ["observed variable"]
+
+
 def test_bad_figure_inputs(tmp_path):
     scm = load_graph("bow")
     with pytest.raises(ValueError, match="must end in one of"):

@@ -78,7 +78,7 @@ def test_every_shipped_graph_loads_and_documents_its_variables():
 
 
 def test_shipped_graphs_are_package_data_and_the_top_level_folder_links_there():
-    """The .gml files live in causalvlm/graphs (shipped in the wheel); the checkout's graphs/ points at them."""
+    """The .gml files live in causalvlm/graphs (shipped in the wheel); the checkout's graphs/ links there."""
     from importlib import resources
     from pathlib import Path
 
