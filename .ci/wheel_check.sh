@@ -36,15 +36,15 @@ py="$work/venv/bin/python"
 step "build the wheel"
 "$py" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src"
 wheel="$(ls "$work"/dist/causalvlm-*.whl)"
-"$py" - "$wheel" <<'EOF' || fail "the wheel lacks package data"
-import sys, zipfile
+# Every file git tracks under causalvlm/ (modules, graphs, checkpoint, JSON) must be in the wheel.
+git -C "$repo" ls-files causalvlm >"$work/tracked.txt"
+"$py" - "$wheel" "$work/tracked.txt" "$work/src" <<'EOF' || fail "the wheel lacks files of the package"
+import os, sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
-needed = ["causalvlm/graphs/cdc_frontdoor.gml", "causalvlm/graphs/smoking_tar_cancer.gml",
-          "causalvlm/graphs/shapeworld.gml", "causalvlm/worlds/tiny_clip.json",
-          "causalvlm/worlds/checkpoints/tiny_clip.pt"]
-missing = [n for n in needed if n not in names]
-print(f"{sys.argv[1].rsplit('/', 1)[-1]}: {len(names)} files; missing: {missing or 'none'}")
-sys.exit(1 if missing else 0)
+tracked = [p for p in open(sys.argv[2]).read().splitlines() if os.path.isfile(os.path.join(sys.argv[3], p))]
+missing = [path for path in tracked if path not in names]
+print(f"{sys.argv[1].rsplit('/', 1)[-1]}: {len(names)} files; tracked under causalvlm/, missing: {missing or 'none'}")
+sys.exit(1 if missing or "causalvlm/graphs/cdc_frontdoor.gml" not in names else 0)
 EOF
 
 step "install the wheel with pip install -c constraints.txt"
