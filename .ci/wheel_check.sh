@@ -70,10 +70,16 @@ for path in (Path(causalvlm.__file__), graph_dirs()[-1], TINY_CLIP_CHECKPOINT, T
     print(f"  {path}")
     assert venv in path.parents and repo not in path.parents, path
     assert path.exists(), path
+import importlib.util
+print(f"  scipy installed: {importlib.util.find_spec('scipy') is not None} (causalvlm does not need it)")
 EOF
 
-step "causal-core demo: python -m causalvlm.scm.demo"
-"$py" -m causalvlm.scm.demo --rows 20000 --out "$work/figures/demo.png"
+# The demo driver moves out of the causal core (causalvlm.scm.demo → causalvlm.estimators.demo, issue 11);
+# run whichever the installed package has, so this check holds on either side of that move.
+demo="$("$py" -c 'import importlib.util as u
+print(next(m for m in ("causalvlm.estimators.demo", "causalvlm.scm.demo") if u.find_spec(m)))')"
+step "causal-core demo: python -m $demo"
+"$py" -m "$demo" --rows 20000 --out "$work/figures/demo.png"
 [ -s "$work/figures/demo.png" ] || fail "the demo wrote no figure"
 
 step "graph query: python -m causalvlm.scm cdc_frontdoor --treatment X --outcome Y (prints only)"
