@@ -8,6 +8,7 @@ the graph file reads. Each failure is a :class:`~causalvlm.validation.ConfigErro
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -201,7 +202,12 @@ def check_scm(scm: str | None) -> None:
 
 
 def check_devices(train: TrainConfig) -> None:
-    """A GPU accelerator needs visible CUDA devices, as many as ``devices`` asks for."""
+    """The accelerator must exist here: CUDA devices for gpu (as many as ``devices`` asks for), Metal for
+    mps, torch_xla for tpu. Otherwise Lightning would fail later with its own traceback."""
+    if train.accelerator == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.accelerator", "'mps' needs Apple's Metal backend; it is not available here")
+    if train.accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError("train.accelerator", "'tpu' needs torch_xla, which is not installed here")
     if train.accelerator not in ("gpu", "cuda"):
         return
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
