@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint setup clean
+.PHONY: demo test test-slow wheel-check bench lint setup clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+# Build the wheel, install it into a fresh environment and use it from outside the checkout (CI runs this too).
+wheel-check:
+	.ci/wheel_check.sh
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done

@@ -27,7 +27,9 @@ from torch import Tensor, nn
 
 from causalvlm.aggregators import AGGREGATORS, Aggregation, Aggregator
 from causalvlm.backbones import FrozenCLIP
+from causalvlm.inputs import check_images
 from causalvlm.mediators import MEDIATORS, Mediator
+from causalvlm.mediators.base import check_classnames
 from causalvlm.scm import SCM, load_graph
 from causalvlm.templates import DEFAULT_TEMPLATE
 
@@ -104,7 +106,7 @@ class FrontDoorClassifier(nn.Module):
             mediator = MEDIATORS.build(
                 mediator,
                 backbone=backbone,
-                classnames=list(classnames),
+                classnames=check_classnames(classnames),
                 template=template,
                 **dict(mediator_options or {}),
             )
@@ -149,7 +151,7 @@ class FrontDoorClassifier(nn.Module):
 
     def set_classnames(self, classnames: Sequence[str]) -> None:
         """Point the classifier at a new label set (base → new); learned prompt context is kept."""
-        self.mediator.set_classnames(list(classnames))
+        self.mediator.set_classnames(check_classnames(classnames))
         self._fixed_text = None
 
     @contextmanager
@@ -221,6 +223,7 @@ class FrontDoorClassifier(nn.Module):
         V must be 1 (one view shared by all templates) or M. V' = V for mediators that use plain CLIP image
         features; a mediator with per-template vision prompts returns V' = M.
         """
+        check_images(images, self.backbone)  # type, dtype, shape, size and finiteness, named for the user
         if images.dim() == 4:
             images = images.unsqueeze(1)
         if images.dim() != 5:

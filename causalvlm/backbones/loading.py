@@ -68,14 +68,16 @@ def is_config_path(arch_or_json_path: str | Path) -> bool:
 def pretrained_source(pretrained: str | Path | None) -> Literal["none", "file", "tag"]:
     """What ``pretrained`` names: ``"none"`` (random init), ``"file"`` (a local checkpoint) or ``"tag"``.
 
-    A file is an existing file, a path with a folder separator, or a name with a checkpoint ending
-    (:data:`CHECKPOINT_SUFFIXES`); anything else is an open_clip pretrained tag (e.g. ``"openai"``).
+    A file is an existing path (a folder too, so that it is refused as "a folder", not as an unknown tag), a
+    path with a folder separator, or a name with a checkpoint ending (:data:`CHECKPOINT_SUFFIXES`); anything
+    else is an open_clip pretrained tag (e.g. ``"openai"``). The loader and both option checks
+    (:func:`check_backbone_options`, ``causalvlm.training.preflight``) ask this one function.
     """
     if pretrained is None or str(pretrained).lower() == "none":
         return "none"
     text = str(pretrained)
     path = Path(text).expanduser()
-    if path.is_file() or "/" in text or os.sep in text or path.suffix.lower() in CHECKPOINT_SUFFIXES:
+    if path.exists() or "/" in text or os.sep in text or path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return "file"
     return "tag"
 

@@ -26,6 +26,7 @@ from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
 from causalvlm.templates import template_for
+from causalvlm.validation import require_int
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def assemble_splits(
     ``read_val=None`` means the dataset has no validation split of its own and validates on ``test``
     (ImageNet, as in CoOp).
     """
+    require_int(seed, "seed")
     if check_num_shots(num_shots) >= 1:
         train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val)
     else:

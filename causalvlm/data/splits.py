@@ -29,10 +29,16 @@ def _parse_entries(entries: object, path: str, key: str, prefix: str) -> list[Da
         impath, label, classname = entry
         if not isinstance(impath, str) or not isinstance(classname, str):
             raise ValueError(f"{path}: {key}[{index}] has a non-string path or class name: {entry!r}")
-        try:
+        if isinstance(label, str) and label.isdecimal():  # "3": an integer written as a string, read exactly
             label = int(label)
-        except (TypeError, ValueError):
-            raise ValueError(f"{path}: {key}[{index}] has a non-integer label {label!r}") from None
+        if isinstance(label, bool) or not isinstance(label, int):  # int(1.7) would silently make it class 1
+            raise ValueError(
+                f"{path}: {key}[{index}] has a non-integer label {label!r}; labels are integers 0..C-1"
+            )
+        if label < 0:
+            raise ValueError(
+                f"{path}: {key}[{index}] has a negative label {label}; labels are integers 0..C-1"
+            )
         out.append(Datum(os.path.join(prefix, impath), label, readable_classname(classname)))
     return out
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from causalvlm.estimators.base import Data, FrontDoorEstimator, joint_state, read_category_columns
 from causalvlm.scm.graph import SCM
+from causalvlm.validation import ConfigError, require_int, require_number, shown
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
 _BOOTSTRAP_CHUNK_CELLS = 4_000_000  # replicates are drawn in chunks of at most this many cells
@@ -104,11 +105,25 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         smoothing: float | None = None,
         cardinalities: Mapping[str, int] | None = None,
     ) -> None:
-        if smoothing is not None and not (np.isfinite(smoothing) and smoothing > 0):
-            raise ValueError(f"smoothing must be None or a positive number, got {smoothing!r}")
+        if smoothing is not None and not (
+            isinstance(smoothing, (int, float, np.number))
+            and not isinstance(smoothing, bool)
+            and np.isfinite(smoothing)
+            and smoothing > 0
+        ):
+            raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
+        if cardinalities is not None and not isinstance(cardinalities, Mapping):
+            raise ConfigError(
+                "cardinalities",
+                f"expected a mapping column → number of categories, got {shown(cardinalities)}",
+            )
+        for name, count in (cardinalities or {}).items():
+            require_int(
+                count, f"cardinalities[{name!r}]", minimum=1
+            )  # 3.5 categories is not a truncation to 3
         self.graph = graph
         self.smoothing = smoothing
-        self.given_cardinalities = dict(cardinalities or {})
+        self.given_cardinalities = {name: int(count) for name, count in (cardinalities or {}).items()}
         self.counts: np.ndarray | None = None  # N(x, s, y) after fit
 
     def fit(self, data: Data, treatment: str, outcome: str, mediators: Sequence[str]) -> DiscreteFrontDoor:
@@ -172,10 +187,9 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         instead of O(N).
         """
         self._check_fitted()
-        if not isinstance(n_boot, int) or n_boot < 2:
-            raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        require_int(n_boot, "n_boot", minimum=2)
+        require_number(level, "level", above=0, below=1)
+        require_int(seed, "seed", minimum=0)
         rng = np.random.default_rng(seed)
         flat = self.counts.ravel()
         n_rows = int(flat.sum())

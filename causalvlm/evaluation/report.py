@@ -102,14 +102,16 @@ def write_report(
         for method, by_dataset in payload.get("history", {}).items()
         if by_dataset
     }
-    written.append(plot_accuracy_per_epoch(histories, out_dir / FIGURES["accuracy_per_epoch"]))
+    seeds = _first_seed_note(payload)
+    written.append(plot_accuracy_per_epoch(histories, out_dir / FIGURES["accuracy_per_epoch"], seeds=seeds))
 
-    # Reliability of each method on the first evaluation set it has (base classes / source dataset).
+    # Reliability of each method on the first evaluation set it has (base classes / source dataset). The
+    # evaluations are those of the run's first seed (the protocol keeps one set of predictions per method).
     curves = {}
     for method, by_set in evaluations.items():
         name, result = next(iter(by_set.items()))
         curves[f"{method} ({name})"] = (result.probs, result.labels)
-    written.append(plot_reliability(curves, out_dir / FIGURES["reliability"]))
+    written.append(plot_reliability(curves, out_dir / FIGURES["reliability"], seeds=seeds))
 
     written.append(plot_scm(scm, out_dir / FIGURES["scm"]))
 
@@ -126,3 +128,13 @@ def write_report(
         written.append(plot_similarity_probe(probe, out_dir / PROBE_FIGURE))
     written += write_results(out_dir, payload)  # results.md, then results.json: the last file written
     return written
+
+
+def _first_seed_note(payload: Mapping[str, Any]) -> str:
+    """"seed 1 (first of 1, 2, 3)": the run whose predictions the reliability diagram shows."""
+    seeds = list(payload.get("config", {}).get("seeds") or payload.get("seeds") or [])
+    if not seeds:
+        return ""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    return f"seed {seeds[0]} (first of {', '.join(str(s) for s in seeds)})"

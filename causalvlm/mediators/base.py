@@ -20,12 +20,28 @@ MEDIATORS = Registry("mediator")
 
 
 def check_classnames(classnames: Sequence[str]) -> list[str]:
-    """A non-empty list of non-empty strings; ValueError naming the bad entry otherwise."""
-    if isinstance(classnames, str) or len(classnames) == 0:
-        raise ValueError(f"classnames must be a non-empty list of names, got {classnames!r}")
+    """A non-empty sequence (list, tuple) of unique, non-empty strings; ValueError naming the fault otherwise.
+
+    A single string is refused: ``list("circle")`` would silently make six classes 'c', 'i', 'r', ...
+    """
+    if isinstance(classnames, (str, bytes)):
+        raise ValueError(
+            f"classnames must be a sequence of class names, got the single string {classnames!r}; "
+            f"for one class write [{classnames!r}]"
+        )
+    if not isinstance(classnames, Sequence):
+        raise ValueError(
+            "classnames must be a sequence (list or tuple) of names in label order, "
+            f"got {type(classnames).__name__}"
+        )
+    if len(classnames) == 0:
+        raise ValueError("classnames must be a non-empty sequence of names, got an empty one")
     for index, name in enumerate(classnames):
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"class name #{index} ({name!r}) must be a non-empty string")
+            raise ValueError(f"classnames[{index}] ({name!r}) must be a non-empty string")
+    repeated = sorted({name for name in classnames if classnames.count(name) > 1})
+    if repeated:
+        raise ValueError(f"classnames must be unique; {repeated} appear more than once")
     return list(classnames)
 
 

@@ -1,6 +1,6 @@
 """Causal core: graphs with latent variables, identification criteria, drawing, discrete simulation.
 
-numpy / networkx / scipy only (matplotlib is imported lazily, for drawing); never torch.
+numpy and networkx only (matplotlib is imported lazily, for drawing); never torch.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """``python -m causalvlm.scm GRAPH --treatment X --outcome Y [--out FIG]``
 
 Prints the graph's variables, the back-door paths from X to Y, the minimal back-door and front-door sets,
-and the identification result (text and LaTeX); writes the layered figure (default ``<graph>.png``).
+and the identification result (text and LaTeX). With ``--out`` it also draws the layered figure there
+(.png, .svg or .pdf); without it nothing is written.
+
+Bad input (an unknown graph name, a folder or a non-GML file given as the graph, an unknown or latent node,
+a figure path with another suffix, under a file or in a folder that cannot be written) prints
+``error: ...`` naming the value at fault and exits with status 2, before any figure is drawn.
 """
 
 from __future__ import annotations
@@ -24,9 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("graph", help="shipped graph name (e.g. smoking_tar_cancer) or path to a .gml file")
     parser.add_argument("--treatment", required=True, help="treatment node X")
     parser.add_argument("--outcome", required=True, help="outcome node Y")
-    parser.add_argument("--out", default=None, help="figure path (.png/.svg/.pdf); default <graph>.png")
+    parser.add_argument(
+        "--out", default=None, help="also draw the graph to this file (.png/.svg/.pdf); default: print only"
+    )
     args = parser.parse_args(argv)
     try:
+        out = None
+        if args.out is not None:
+            from causalvlm.scm.drawing import check_figure_path  # matplotlib loads only when drawing
+
+            out = check_figure_path(args.out)
         scm = load_graph(args.graph)
         result = identify(scm, args.treatment, args.outcome)
         x, y = result.treatment, result.outcome
@@ -43,13 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"identification: {result.kind}")
         print(f"  estimand: {result.estimand}")
         print(f"  latex:    {result.latex}")
-        from causalvlm.scm.drawing import draw_scm
+        if out is not None:
+            from causalvlm.scm.drawing import draw_scm
 
-        out = args.out or f"{scm.name}.png"
-        draw_scm(scm, out, highlight=result.adjustment_set or ())
-        print(f"figure: {out}")
-    except (ValueError, KeyError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+            label = {"frontdoor": "front-door set", "backdoor": "back-door set"}.get(result.kind, "")
+            draw_scm(scm, out, highlight=result.adjustment_set or (), highlight_label=label)
+            print(f"figure: {out}")
+    except (ValueError, KeyError, OSError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -11,7 +11,9 @@ File format (plain networkx GML)::
     ]
 
 Short names (``"cdc_frontdoor"``) are looked up as ``<name>.gml`` in each folder of the ``CAUSALVLM_GRAPHS``
-environment variable (``os.pathsep``-separated) and then in the repository's ``graphs/`` folder.
+environment variable (``os.pathsep``-separated) and then among the graphs shipped inside the package
+(``causalvlm/graphs/``, read through ``importlib.resources`` so that an installed wheel finds them too; the
+repository's top-level ``graphs`` is a link to that folder).
 """
 
 from __future__ import annotations
@@ -19,21 +21,29 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import networkx as nx
 
-import causalvlm
 from causalvlm.scm.graph import SCM
 
 GRAPHS_ENV = "CAUSALVLM_GRAPHS"
 _SHORT_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
+def packaged_graphs_dir() -> Path:
+    """The folder of graphs shipped in the package (``causalvlm/graphs``), wherever causalvlm is installed."""
+    folder = resources.files("causalvlm") / "graphs"
+    if not isinstance(folder, Path):  # e.g. imported from a zip archive: GML files must be real files
+        raise RuntimeError(f"causalvlm's graphs are not plain files ({folder}); install causalvlm unzipped")
+    return folder
+
+
 def graph_dirs() -> list[Path]:
-    """Folders searched for short graph names: $CAUSALVLM_GRAPHS entries, then the repo's graphs/."""
+    """Folders searched for short graph names: $CAUSALVLM_GRAPHS entries, then the package's graphs."""
     extra = [Path(p) for p in os.environ.get(GRAPHS_ENV, "").split(os.pathsep) if p]
-    return [*extra, Path(causalvlm.__file__).resolve().parents[1] / "graphs"]
+    return [*extra, packaged_graphs_dir()]
 
 
 def shipped_graph_names() -> list[str]:
@@ -48,6 +58,8 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
     looks_like_path = isinstance(name_or_path, os.PathLike) or text.endswith(".gml") or os.sep in text
     if looks_like_path or not _SHORT_NAME.match(text):
         path = Path(text)
+        if path.is_dir():
+            raise FileNotFoundError(f"graph path {path} is a folder; give a .gml file or a graph name")
         if not path.is_file():
             raise FileNotFoundError(f"graph file {path} does not exist")
         return path
@@ -55,8 +67,9 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
         candidate = folder / f"{text}.gml"
         if candidate.is_file():
             return candidate
+    folder_hint = f" ({text} here is a folder, not a .gml file)" if Path(text).is_dir() else ""
     raise FileNotFoundError(
-        f"no graph named {text!r} in {[str(d) for d in graph_dirs()]}; "
+        f"no graph named {text!r} in {[str(d) for d in graph_dirs()]}{folder_hint}; "
         f"shipped graphs: {shipped_graph_names()}"
     )
 
@@ -64,6 +77,8 @@ def resolve_graph_path(name_or_path: str | os.PathLike[str]) -> Path:
 def read_gml(path: str | os.PathLike[str]) -> SCM:
     """Load an `SCM` from a GML file; every error names the file."""
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(f"graph path {path} is a folder, not a .gml file")
     if not path.is_file():
         raise FileNotFoundError(f"graph file {path} does not exist")
     try:

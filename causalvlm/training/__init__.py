@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from causalvlm.training.callbacks import TrainThroughput
-from causalvlm.training.config import OptimConfig, TrainConfig
+from causalvlm.training.config import ExperimentConfig, OptimConfig, TrainConfig
 from causalvlm.training.datamodule import (
     EpochSeededSampler,
     FeatureDataset,
@@ -25,7 +25,6 @@ from causalvlm.training.protocols import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
     PROTOCOLS,
-    ProtocolConfig,
     ProtocolOutput,
     ProtocolRunner,
     load_backbone,
@@ -38,12 +37,12 @@ __all__ = [
     "METHODS",
     "PROTOCOLS",
     "EpochSeededSampler",
+    "ExperimentConfig",
     "FeatureDataset",
     "MethodSpec",
     "OptimConfig",
     "PromptDataModule",
     "PromptTuningModule",
-    "ProtocolConfig",
     "ProtocolOutput",
     "ProtocolRunner",
     "SeededViewsDataset",

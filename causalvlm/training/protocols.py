@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,13 @@ from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.features import FeatureCache, encode_images
 from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features, harmonic_mean
 from causalvlm.evaluation.results import ResultsCollector
-from causalvlm.training.config import TrainConfig
+from causalvlm.training.config import (
+    CROSS_DATASET_TARGETS,
+    CROSS_DOMAIN_TARGETS,
+    PROTOCOLS,
+    ExperimentConfig,
+    TrainConfig,
+)
 from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, SeededViewsDataset
 from causalvlm.training.methods import (
     MethodSpec,
@@ -47,64 +53,8 @@ from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import split_digest, weights_sha256
 from causalvlm.training.trainer import fit, resolve_precision
 
-PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
-CROSS_DATASET_TARGETS = (
-    "caltech101", "oxford_pets", "stanford_cars", "oxford_flowers", "food101",
-    "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
-)  # fmt: skip
-CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 # Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
 TEST_VIEW_SEED = 0
-
-
-@dataclass
-class ProtocolConfig:
-    """What to run. ``datasets`` are trained on (each one for base2new; the source for cross-*)."""
-
-    protocol: str = "base2new"
-    datasets: list[str] = field(default_factory=lambda: ["shapeworld"])
-    targets: list[str] = field(default_factory=list)  # cross-*: evaluated after training on datasets[0]
-    data_root: str = "data"
-    shots: int = 16  # training images per class (CoOp's K)
-    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    methods: list[MethodSpec] = field(default_factory=list)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
-    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    scm: str | None = None  # graph the classifier is checked against; None → cdc_frontdoor
-    runs_dir: str | None = None  # config.json + checkpoints + CSV logs per run go under here
-    resume: bool = False  # continue runs_dir/... runs from their last.ckpt (same settings only)
-    overwrite: bool = False  # delete an existing run directory and train that run from the start
-    # Settings outside this config that change a run's numbers, recorded with each run and checked on resume:
-    # {"backbone": {...}, "world": {...}}; without "backbone" the loaded weights' hash stands for it.
-    run_context: dict[str, Any] = field(default_factory=dict)
-    max_image_checks: int | None = 2000  # images decoded per dataset before training (None = all)
-    compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # M values timed for CDC
-    compute_batch: int = 8  # images per timed batch
-
-    def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {self.protocol!r}; valid protocols: {', '.join(PROTOCOLS)}")
-        if not self.datasets:
-            raise ValueError("no dataset given")
-        if self.protocol != "base2new" and len(self.datasets) != 1:
-            raise ValueError(f"{self.protocol} trains on one source dataset, got {self.datasets}")
-        unknown = [d for d in [*self.datasets, *self.targets] if d not in DATASETS]
-        if unknown:
-            raise ValueError(f"unknown dataset(s) {unknown}; valid names: {', '.join(DATASETS.names())}")
-        if int(self.shots) != self.shots or self.shots < 1:
-            raise ValueError(f"shots must be an integer >= 1, got {self.shots!r}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be a non-empty list without repeats, got {self.seeds}")
-        if not self.methods:
-            raise ValueError("no method given")
-        labels = [m.label for m in self.methods]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"methods repeat a table row: {labels}")
-        if any(m < 1 for m in self.compute_templates):
-            raise ValueError(f"compute_templates must be >= 1, got {self.compute_templates}")
-        if self.resume and self.overwrite:
-            raise ValueError("resume and overwrite exclude each other: continue the runs, or delete them")
 
 
 @dataclass
@@ -121,12 +71,21 @@ def _slug(text: str) -> str:
 
 
 class ProtocolRunner:
-    """Runs a :class:`ProtocolConfig` on a backbone; ``prepare()`` validates, ``run()`` trains and tests."""
+    """Runs an :class:`ExperimentConfig` on a backbone; ``prepare()`` checks, ``run()`` trains and tests.
+
+    ``run_context`` holds what a run's numbers depend on beyond the config (the backbone's identity, the
+    world's parameters); it is recorded with each run and checked on resume.
+    """
 
     def __init__(
-        self, config: ProtocolConfig, backbone: FrozenCLIP, log: Callable[[str], None] = print
+        self,
+        config: ExperimentConfig,
+        backbone: FrozenCLIP,
+        log: Callable[[str], None] = print,
+        run_context: Mapping[str, Any] | None = None,
     ) -> None:
         self.config, self.backbone, self.log = config, backbone, log
+        self._given_context = dict(run_context or {})
         self.features = FeatureCache(backbone, batch_size=config.train.eval_batch_size)
         self._splits: dict[tuple[str, str, int], DatasetSplits] = {}
         self._fit_rates: dict[str, float | None] = {}  # images/s of the first real fit of each method
@@ -206,9 +165,9 @@ class ProtocolRunner:
         return Path(self.config.runs_dir) / _slug(spec.label) / _slug(dataset) / f"seed{seed}"
 
     def run_context(self) -> dict[str, Any]:
-        """``config.run_context``, with the loaded weights' hash as the backbone when it names none."""
+        """The given ``run_context``, with the loaded weights' hash as the backbone when it names none."""
         if self._context is None:
-            context = _jsonable(self.config.run_context)
+            context = _jsonable(self._given_context)
             if "backbone" not in context:
                 context["backbone"] = {"weights_sha256": weights_sha256(self.backbone)}
             self._context = context
@@ -486,7 +445,6 @@ __all__ = [
     "CROSS_DATASET_TARGETS",
     "CROSS_DOMAIN_TARGETS",
     "PROTOCOLS",
-    "ProtocolConfig",
     "ProtocolOutput",
     "ProtocolRunner",
     "encode_images",

@@ -17,6 +17,7 @@ from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
 from causalvlm.evaluation.plots import plot_rho_sweep
 from causalvlm.training.experiment import ExperimentConfig, run_experiment, validate_experiment
 from causalvlm.training.output_lock import check_output_folder
+from causalvlm.validation import require_number
 
 
 def check_rhos(rhos: Sequence[float]) -> list[float]:
@@ -24,11 +25,27 @@ def check_rhos(rhos: Sequence[float]) -> list[float]:
     if not rhos:
         raise ValueError("give at least one value of rho")
     for rho in rhos:
-        if not 0.0 <= float(rho) <= 1.0:
-            raise ValueError(f"rho must be in [0, 1], got {rho!r}")
+        require_number(rho, "rho", minimum=0.0, maximum=1.0)
     if len(set(rhos)) != len(rhos):
         raise ValueError(f"rho values must be distinct, got {list(rhos)}")
     return [float(r) for r in rhos]
+
+
+def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
+    """Everything a sweep needs, checked before the first run: the ρ values, the world, the config."""
+    rhos = check_rhos(rhos)
+    if config.datasets != ["shapeworld"] or config.protocol != "base2new":
+        raise ValueError(
+            "the rho sweep runs on the generated world: datasets [shapeworld], protocol base2new"
+        )
+    if not config.make_world:
+        raise ValueError("the rho sweep writes one world per rho: make_world must be true")
+    if "rho" in config.world:
+        raise ValueError("world.rho is what the sweep varies (--rho); remove it from the settings")
+    validate_experiment(config)  # bad options fail before the first run, not after it
+    for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
+        check_output_folder(Path(config.out) / f"rho_{rho:g}", config.resume, config.overwrite)
+    return rhos
 
 
 def sweep_rho(
@@ -37,15 +54,8 @@ def sweep_rho(
     """Run ``config`` once per ρ (its own world under ``data_root/rho_<ρ>`` and output under
     ``out/rho_<ρ>``); write ``out/sweep.json``, ``out/sweep.md`` and ``out/rho_sweep.png``; return the rows.
     """
-    rhos = check_rhos(rhos)
-    if config.datasets != ["shapeworld"] or config.protocol != "base2new":
-        raise ValueError(
-            "the rho sweep runs on the generated world: datasets [shapeworld], protocol base2new"
-        )
-    validate_experiment(config)  # bad options fail before the first run, not after it
+    rhos = check_sweep(config, rhos)
     out = Path(config.out)
-    for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
-        check_output_folder(out / f"rho_{rho:g}", config.resume, config.overwrite)
     rows = []
     for rho in rhos:
         tag = f"rho_{rho:g}"

@@ -1,9 +1,9 @@
 """The generative factors of ShapeWorld and their structural equations (the world's SCM).
 
-The world follows the paper's pre-training graph (``graphs/shapeworld.gml``): the task-relevant factor
-G_r = ``shape`` and the task-irrelevant factors G_i = (``object_colour``, ``background_colour``, ``texture``,
-``size``, ``position``, ``rotation``, ``noise``) together cause the image X; a caption Y mentions a
-random subset of them (its shape word is the downstream label). Every factor is exogenous except
+The world follows the paper's pre-training graph (``causalvlm/graphs/shapeworld.gml``): the task-relevant
+factor G_r = ``shape`` and the task-irrelevant factors G_i = (``object_colour``, ``background_colour``,
+``texture``, ``size``, ``position``, ``rotation``, ``noise``) together cause the image X; a caption Y
+mentions a random subset of them (its shape word is the downstream label). Every factor is exogenous except
 ``background_colour``, drawn from the colours other than the object's so the object stays visible (edge
 ``object_colour → background_colour``).
 

@@ -12,20 +12,23 @@ zero-shot accuracy on held-out images).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import platform
 import random
+import re
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import open_clip
 import torch
 
+from causalvlm.cli import SEED_MAX, CheckedParser, integer, number
+from causalvlm.validation import ConfigError, check_fields, require_int, require_number, type_hints
 from causalvlm.worlds.corpus import CaptionedBatches, render_images, to_model_input
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS
 from causalvlm.worlds.tiny_clip import register_tiny_clip
@@ -34,7 +37,9 @@ from causalvlm.worlds.zero_shot import model_input_size, zero_shot_factor_accura
 
 @dataclass
 class PretrainConfig:
-    out: str = "causalvlm/worlds/checkpoints/tiny_clip.pt"
+    """Every option of ``python -m causalvlm.worlds.pretrain`` (``--batch-size`` for ``batch_size``)."""
+
+    out: str = "causalvlm/worlds/checkpoints/tiny_clip.pt"  # the state dict; a summary JSON goes beside it
     seed: int = 0
     steps: int = 1500
     batch_size: int = 128  # pairs per contrastive batch
@@ -46,10 +51,69 @@ class PretrainConfig:
     eval_size: int = 2000  # held-out images (a different seed) for the zero-shot summary
     threads: int = 1  # torch CPU threads: the dev machine is shared
     log_every: int = 50
-    device: str = "auto"  # "auto" = cuda if available, else cpu
+    device: str = "auto"  # "auto" = cuda if available, else cpu; or "cpu", "cuda", "cuda:N"
     model_config: str = ""  # an open_clip config JSON to train instead of tiny_clip.json ("" = the tiny CLIP)
     image_warmup_steps: int = 400  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
     image_warmup_lr: float = 2e-3
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        require_int(self.seed, "seed", minimum=0, maximum=SEED_MAX)
+        for name in ("steps", "eval_size", "threads", "log_every"):
+            require_int(getattr(self, name), name, minimum=1)
+        require_int(self.batch_size, "batch_size", minimum=2)  # a contrastive batch needs negatives
+        for name in ("warmup_steps", "image_warmup_steps"):
+            require_int(getattr(self, name), name, minimum=0)
+        require_int(self.corpus_size, "corpus_size", minimum=1)
+        if self.corpus_size < self.batch_size:  # a batch draws distinct images from the corpus
+            raise ConfigError(
+                "corpus_size", f"must be at least batch_size ({self.batch_size}), got {self.corpus_size}"
+            )
+        require_number(self.lr, "lr", above=0)
+        require_number(self.image_warmup_lr, "image_warmup_lr", above=0)
+        require_number(self.weight_decay, "weight_decay", minimum=0)
+        require_number(self.shape_batch_fraction, "shape_batch_fraction", minimum=0, maximum=1)
+        if not self.out.strip():
+            raise ConfigError("out", "must name the checkpoint file to write")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+
+
+def check_pretrain_environment(cfg: PretrainConfig) -> None:
+    """What the options point at: the output file's folder, the model config, the device."""
+    out = Path(cfg.out).expanduser()
+    if out.is_dir():
+        raise ConfigError(
+            "out", f"{cfg.out} is a folder; give the checkpoint file to write (e.g. {out / 'tiny_clip.pt'})"
+        )
+    if not out.parent.is_dir():
+        raise ConfigError("out", f"folder {out.parent} does not exist (create it first)")
+    try:
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as error:
+        raise ConfigError("out", f"cannot write in {out.parent}: {error.strerror or error}") from None
+    if cfg.model_config:
+        path = Path(cfg.model_config).expanduser()
+        if not path.is_file():
+            raise ConfigError("model_config", f"{cfg.model_config} is not an existing file")
+        try:
+            model_config = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(
+                "model_config", f"{cfg.model_config} is not a JSON model config ({error})"
+            ) from None
+        if not isinstance(model_config, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(
+            model_config
+        ):
+            raise ConfigError("model_config", f"{cfg.model_config} lacks embed_dim, vision_cfg or text_cfg")
+    if cfg.device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(cfg.device.partition(":")[2] or 0)
+        if index >= count:
+            raise ConfigError(
+                "device", f"{cfg.device!r} asked for, but {count} CUDA device(s) are visible here"
+            )
 
 
 def _lr_at(step: int, cfg: PretrainConfig) -> float:
@@ -114,13 +178,8 @@ def _atomic_save(obj, path: Path) -> None:
 
 def pretrain(cfg: PretrainConfig) -> dict:
     """Train the tiny CLIP per ``cfg``; return the summary that is also written next to the checkpoint."""
-    if cfg.steps < 1 or cfg.batch_size < 2:
-        raise ValueError(
-            f"need steps >= 1 and batch_size >= 2, got steps={cfg.steps}, batch={cfg.batch_size}"
-        )
-    out = Path(cfg.out)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"output folder does not exist: {out.parent}")
+    check_pretrain_environment(cfg)
+    out = Path(cfg.out).expanduser()
     torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -132,8 +191,6 @@ def pretrain(cfg: PretrainConfig) -> dict:
     )
 
     if cfg.model_config:
-        if not Path(cfg.model_config).is_file():
-            raise FileNotFoundError(f"model config not found: {cfg.model_config}")
         open_clip.add_model_config(cfg.model_config)
         arch = Path(cfg.model_config).stem
     else:
@@ -207,13 +264,34 @@ def pretrain(cfg: PretrainConfig) -> dict:
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    defaults = PretrainConfig()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name, value in asdict(defaults).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+def build_parser() -> CheckedParser:
+    """One option per PretrainConfig field, typed by its hint; ranges are checked by PretrainConfig."""
+    parser = CheckedParser(description=__doc__.splitlines()[0])
+    kinds = {int: integer(), float: number(), str: str}
+    for item in fields(PretrainConfig):
+        parser.add_argument(
+            f"--{item.name.replace('_', '-')}",
+            type=kinds[type_hints(PretrainConfig)[item.name]],
+            default=item.default,
+            help=f"default: {item.default!r}",
+        )
+    return parser
+
+
+def config_from(argv: list[str] | None = None) -> PretrainConfig:
+    """The checked config of a command line; a bad option exits with status 2, naming it."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    pretrain(PretrainConfig(**vars(args)))
+    try:
+        cfg = PretrainConfig(**vars(args))
+        check_pretrain_environment(cfg)
+    except ConfigError as error:
+        parser.fail(error)
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    pretrain(config_from(argv))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 ``tiny_clip.json`` is a plain open_clip model config (a CLIP-ResNet image tower on 32×32 input; a text tower
 with open_clip's default 49408-token BPE vocabulary so ``open_clip.get_tokenizer`` works). open_clip names
 configs after their file stem, so :func:`register_tiny_clip` registers a copy under ``"causalvlm-tiny"``.
+
+The config and the pre-trained checkpoint (``checkpoints/tiny_clip.pt``) are package data, found through
+``importlib.resources``, so an installed wheel has them as well as a checkout.
 """
 
 from __future__ import annotations
@@ -11,14 +14,26 @@ import json
 import os
 import shutil
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import open_clip
 import torch
 
+
+def _package_file(*parts: str) -> Path:
+    """A data file shipped in ``causalvlm.worlds``, as a filesystem path (open_clip and torch need paths)."""
+    path = resources.files("causalvlm.worlds")
+    for part in parts:
+        path = path / part
+    if not isinstance(path, Path):  # e.g. imported from a zip archive
+        raise RuntimeError(f"causalvlm's data file {path} is not a plain file; install causalvlm unzipped")
+    return path
+
+
 TINY_CLIP_ARCH = "causalvlm-tiny"
-TINY_CLIP_CONFIG = Path(__file__).with_name("tiny_clip.json")
-TINY_CLIP_CHECKPOINT = Path(__file__).parent / "checkpoints" / "tiny_clip.pt"
+TINY_CLIP_CONFIG = _package_file("tiny_clip.json")
+TINY_CLIP_CHECKPOINT = _package_file("checkpoints", "tiny_clip.pt")
 
 
 def register_tiny_clip() -> str:

@@ -1,4 +1,4 @@
-"""The causal graph of ShapeWorld, built from the factor definitions and shipped as ``graphs/shapeworld.gml``.
+"""ShapeWorld's causal graph, built from the factor definitions; shipped as causalvlm/graphs/shapeworld.gml.
 
 It refines the paper's pre-training graph (D → G_r, G_i; G_r, G_i → X; G_r, G_i → caption) by splitting G_i
 into the world's named factors. Two edges carry the world's specific mechanisms:
@@ -10,7 +10,7 @@ into the world's named factors. Two edges carry the world's specific mechanisms:
 The factors are latent for the learner (CLIP sees only X and the caption), although the generator records
 them in ``factors.json`` so that tests can check the world's statistics.
 
-    python -m causalvlm.worlds.world_graph   # rewrites graphs/shapeworld.gml
+    python -m causalvlm.worlds.world_graph   # rewrites causalvlm/graphs/shapeworld.gml
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def shapeworld_scm() -> SCM:
 
 if __name__ == "__main__":
     from causalvlm.scm import load_graph, save_graph
-    from causalvlm.scm.gml_io import graph_dirs
+    from causalvlm.scm.gml_io import packaged_graphs_dir
 
-    path = save_graph(shapeworld_scm(), graph_dirs()[-1] / "shapeworld.gml")
+    path = save_graph(shapeworld_scm(), packaged_graphs_dir() / "shapeworld.gml")
     print(f"wrote {path}: {sorted(load_graph('shapeworld').graph.nodes)}")

@@ -71,7 +71,7 @@ def _payload() -> dict:
 def quick_figures(monkeypatch):
     """Every figure of the report as a one-line file, written the same atomic way (order is what matters)."""
     for name in ("plot_accuracy_per_epoch", "plot_reliability", "plot_scm", "plot_template_accuracy"):
-        monkeypatch.setattr(report, name, lambda data, path: atomic_write_text(path, "figure"))
+        monkeypatch.setattr(report, name, lambda data, path, **options: atomic_write_text(path, "figure"))
 
 
 def test_results_json_is_written_last(tmp_path, monkeypatch, quick_figures):

@@ -44,6 +44,26 @@ def base_args(micro_clip_path, jpeg_root, out, config):
     ]  # fmt: skip
 
 
+def with_flags(base, flags):
+    """``base`` with the options in ``flags`` replacing base's own (an option may be given only once)."""
+    given = {f for f in flags if f.startswith("--")}
+    kept, skipping = [], False
+    for token in base:
+        if token.startswith("--"):
+            skipping = token in given
+        if not skipping:
+            kept.append(token)
+    return kept + list(flags)
+
+
+def exit_status(argv):
+    """run.py's exit status: a bad option exits from the parser (SystemExit 2), a bad setting returns 2."""
+    try:
+        return run.main(argv)
+    except SystemExit as exit_info:
+        return exit_info.code
+
+
 def check_summary(entry, seeds):
     assert set(entry) == {"mean", "std", "values"}
     assert len(entry["values"]) == len(seeds)
@@ -201,7 +221,7 @@ def test_resume_reuses_finished_runs(micro_clip_path, jpeg_root, tmp_path, fast_
         (["--backbone", "NoSuchNet-99"], "unknown backbone architecture"),
         (["--seeds", "1", "1"], "seeds"),
         (["--shots", "0"], "shots"),
-        (["--epochs", "0"], "max_epochs"),
+        (["--epochs", "0"], "--epochs"),
         (["--method", "coop", "cdc", "--delta-vs", "maple"], "delta_vs 'maple' is not a method of this run"),
     ],
 )
@@ -209,7 +229,7 @@ def test_bad_options_fail_before_training_with_a_clear_error(
     flags, message, micro_clip_path, jpeg_root, tmp_path, fast_config, capsys
 ):
     out = tmp_path / "out"
-    assert run.main(base_args(micro_clip_path, jpeg_root, out, fast_config) + flags) == 2
+    assert exit_status(with_flags(base_args(micro_clip_path, jpeg_root, out, fast_config), flags)) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()  # nothing written, no run started
 
@@ -224,7 +244,7 @@ def test_bad_config_files_are_named(tmp_path, capsys):
     assert "typo.yaml" in error and "epochz" in error
     config.write_text("train: {lr: 0.1}\n")
     assert run.main(["--config", str(config)]) == 2
-    assert "unknown train option(s) ['lr']" in capsys.readouterr().err
+    assert "train: unknown setting(s) ['lr']" in capsys.readouterr().err
 
 
 def test_delta_vs_from_yaml_and_command_line(tmp_path):

@@ -12,6 +12,7 @@ F = frozenset
 # graph: (treatment, outcome, minimal back-door sets, all front-door sets, identify kind, chosen set)
 # Derivations: cdc_pretraining — X and Y share the latent causes G_r, G_i and X has no directed path to Y,
 # so only the empty front-door set works (D is pruned: X <- G_r <- D is an open back-door path to it).
+# shapeworld — the same with G_r, G_i split into the world's latent factors.
 # backdoor_example — Z3 is a confounder and a collider of Z1, Z2, so {Z3} alone opens X<-Z1->Z3<-Z2->Y.
 EXPECTED = {
     "cdc_pretraining": ("X", "Y", [], [F()], "frontdoor", F()),
@@ -20,6 +21,7 @@ EXPECTED = {
     "smoking_tar_cancer": ("Smoking", "Cancer", [], [F({"Tar"})], "frontdoor", F({"Tar"})),
     "backdoor_example": ("X", "Y", [F({"Z1", "Z3"}), F({"Z2", "Z3"})], [], "backdoor", F({"Z1", "Z3"})),
     "bow": ("X", "Y", [], [], "not_identifiable", None),
+    "shapeworld": ("X", "Y", [], [F()], "frontdoor", F()),  # as cdc_pretraining: D reaches X via shape
 }
 
 
@@ -117,6 +119,16 @@ def test_two_mediators_needed_together():
     )
     assert not scm.is_frontdoor_set("X", "Y", ["A"])
     assert scm.frontdoor_sets("X", "Y", minimal=True) == [F({"A", "B"})]
+
+
+def test_frontdoor_condition_3_applies_to_the_set_as_a_whole():
+    """M1 <- U -> M2 -> Y leaves the set through M2's own edge: not a back-door path of {M1, M2}."""
+    scm = SCM.from_edges(
+        [("X", "M1"), ("X", "M2"), ("M1", "Y"), ("M2", "Y"), ("U", "M1"), ("U", "M2")], latents=["U"]
+    )
+    assert scm.is_frontdoor_set("X", "Y", ["M1", "M2"])
+    alone = scm.frontdoor_violations("X", "Y", ["M1"])
+    assert [v[:3] for v in alone] == ["(1)", "(3)"]  # M1 checked on its own fails (3) on that same path
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from causalvlm.scm import SCM, load_graph, read_gml, save_graph, shipped_graph_names
+from causalvlm.scm import SCM, graph_dirs, load_graph, read_gml, save_graph, shipped_graph_names
 
 SHIPPED = [
     "backdoor_example",
@@ -13,6 +13,7 @@ SHIPPED = [
     "cdc_adaptation",
     "cdc_frontdoor",
     "cdc_pretraining",
+    "shapeworld",
     "smoking_tar_cancer",
 ]
 
@@ -74,6 +75,19 @@ def test_every_shipped_graph_loads_and_documents_its_variables():
         assert scm.name == name
         assert scm.description
         assert all(scm.node_description(n) for n in scm.graph), name
+
+
+def test_shipped_graphs_are_package_data_and_the_top_level_folder_links_there():
+    """The .gml files live in causalvlm/graphs (shipped in the wheel); the checkout's graphs/ links there."""
+    from importlib import resources
+    from pathlib import Path
+
+    packaged = resources.files("causalvlm") / "graphs"
+    assert graph_dirs()[-1] == packaged
+    assert {p.stem for p in packaged.glob("*.gml")} == set(SHIPPED)
+    top_level = Path(__file__).resolve().parents[2] / "graphs"
+    if top_level.exists():  # a checkout, not an installed package
+        assert top_level.resolve() == packaged.resolve()
 
 
 def test_gml_round_trip_preserves_everything(tmp_path):

@@ -16,7 +16,7 @@ from causalvlm.mediators import MEDIATORS
 from causalvlm.training import (
     METHODS,
     MethodSpec,
-    ProtocolConfig,
+    ExperimentConfig,
     ProtocolRunner,
     TrainConfig,
     build_test_transform,
@@ -103,8 +103,9 @@ def test_test_transform_follows_the_policy(backbone, jpeg_root):
     assert not torch.equal(per_template[1], shared)
 
 
-def _runner(backbone, jpeg_root, *specs):
-    config = ProtocolConfig(
+def _runner(backbone, jpeg_root, *specs, out):
+    config = ExperimentConfig(
+        out=str(out),
         datasets=["imagefolder"],
         dataset_options={"imagefolder": {"root": str(jpeg_root)}},
         shots=2,
@@ -117,12 +118,12 @@ def _runner(backbone, jpeg_root, *specs):
     return ProtocolRunner(config, backbone, log=lambda _: None)
 
 
-def test_per_template_test_views_are_cached_per_policy_and_repeat(backbone, jpeg_root):
+def test_per_template_test_views_are_cached_per_policy_and_repeat(backbone, jpeg_root, tmp_path):
     shared, per_template = (
         method_spec("cdc", templates=2),
         method_spec("cdc", templates=2, test_views="per-template"),
     )
-    runner = _runner(backbone, jpeg_root, shared, per_template)
+    runner = _runner(backbone, jpeg_root, shared, per_template, out=tmp_path)
     test = DATASETS.build("imagefolder", root=str(jpeg_root), num_shots=2, seed=1).test
     clean, labels = runner._test_features(shared, test)
     views, same_labels = runner._test_features(per_template, test)
@@ -130,11 +131,11 @@ def test_per_template_test_views_are_cached_per_policy_and_repeat(backbone, jpeg
     assert views.shape == (len(test), 2, backbone.embed_dim)
     assert torch.equal(labels, same_labels)
     torch.testing.assert_close(views[:, 0], clean)  # view 0 of aug1 is the clean view
-    fresh = _runner(backbone, jpeg_root, per_template)._test_features(per_template, test)[0]
+    fresh = _runner(backbone, jpeg_root, per_template, out=tmp_path)._test_features(per_template, test)[0]
     torch.testing.assert_close(fresh, views, rtol=0, atol=0)  # fixed seed: the same views every time
 
 
-def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, monkeypatch):
+def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, monkeypatch, tmp_path):
     seen = {}
 
     def record(classifier, images, labels, test_images=None):
@@ -144,7 +145,7 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
     monkeypatch.setattr(protocols_module, "measure_throughput", record)
     shared = method_spec("cdc", templates=2)
     per_template = method_spec("cdc", templates=2, test_views="per-template")
-    _runner(backbone, jpeg_root, shared, per_template).compute_report()
+    _runner(backbone, jpeg_root, shared, per_template, out=tmp_path).compute_report()
     (shared_train, shared_test), (per_train, per_test) = list(seen.values())[:2]
     assert shared_train == per_train == (3, 2, 3, 32, 32)  # training: view m for template m
     assert shared_test == (3, 3, 32, 32)  # one clean view, as the accuracy is measured
@@ -152,7 +153,7 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
 
 
 def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_training():
-    code = "import causalvlm.training as t; print(t.ProtocolConfig(methods=[t.method_spec('coop')]).datasets)"
+    code = "import causalvlm.training as t; print(t.ExperimentConfig(methods=[t.method_spec('coop')]).datasets)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['shapeworld']"]
@@ -169,7 +170,9 @@ def test_the_data_layer_knows_the_world_dataset_before_the_world_package_is_impo
     assert result.stdout.split() == ["True", "False", "causalvlm.worlds.task"]
 
 
-def test_protocol_trains_and_evaluates_an_image_side_mediator_on_images(backbone, jpeg_root, monkeypatch):
+def test_protocol_trains_and_evaluates_an_image_side_mediator_on_images(
+    backbone, jpeg_root, monkeypatch, tmp_path
+):
     """A mediator whose image features learn cannot use the feature cache: the runner feeds it images, for
     training, per-epoch validation and the final evaluation, and asks the classifier which it needs."""
     monkeypatch.setitem(MEDIATORS._factories, "vision-fake", VisionPromptFakeMediator)
@@ -177,7 +180,7 @@ def test_protocol_trains_and_evaluates_an_image_side_mediator_on_images(backbone
         "fake", "vision-fake", 2, "ds", augmentation="none", mediator_options={"num_templates": 2}
     )
     assert uses_cached_features(spec)  # by its augmentation alone the features could be cached ...
-    runner = _runner(backbone, jpeg_root, spec)
+    runner = _runner(backbone, jpeg_root, spec, out=tmp_path)
     base = runner._build("imagefolder", "base", 1)
     new = runner._build("imagefolder", "new", 1)
     results, history = runner.train_and_evaluate(spec, base, {"base": base, "new": new}, 1, "imagefolder")

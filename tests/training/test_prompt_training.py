@@ -40,7 +40,7 @@ def test_schedule_is_constant_warmup_then_cosine():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"lr": 0}, "optim.lr"), ({"momentum": 1.0}, "momentum"), ({"warmup_epochs": -1}, "warmup_epochs")],
+    [({"lr": 0}, "lr: must be"), ({"momentum": 1.0}, "momentum"), ({"warmup_epochs": -1}, "warmup_epochs")],
 )
 def test_bad_optim_options_are_rejected(options, message):
     with pytest.raises(ValueError, match=message):

@@ -126,5 +126,5 @@ def test_pretraining_is_deterministic_given_a_seed(tmp_path):
 
 
 def test_pretraining_rejects_a_missing_output_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing"):
+    with pytest.raises(ValueError, match="out: folder .*missing does not exist"):
         pretrain(PretrainConfig(out=str(tmp_path / "missing" / "clip.pt"), steps=1))

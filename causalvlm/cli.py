@@ -1,0 +1,116 @@
+"""Command-line pieces every causalvlm command shares.
+
+* :class:`CheckedParser` — argparse that refuses an option given twice (argparse would keep the last one
+  silently: ``--dataset dtd --dataset eurosat`` trained on eurosat only) and abbreviated option names.
+* :func:`integer` / :func:`number` — ``type=`` callables with ranges: ``--epochs 0``, ``--gamma inf`` and
+  ``--seeds -1`` fail while parsing, as ``error: argument --epochs: ...`` with exit status 2.
+* :meth:`CheckedParser.fail` — a :class:`~causalvlm.validation.ConfigError` from a config check, reported
+  the same way, under the option's name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
+
+from causalvlm.validation import ConfigError, bounds_text
+
+SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
+
+
+class CheckedParser(argparse.ArgumentParser):
+    """An ArgumentParser whose options may each be given once, by their full name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        self._refuse_repeats(argv)
+        return super().parse_args(argv, namespace)
+
+    def _refuse_repeats(self, argv: list[str]) -> None:
+        seen: dict[str, str] = {}  # dest → the option string first used for it
+        for token in argv:
+            if token == "--":
+                break
+            name = token.split("=", 1)[0]
+            action = self._option_string_actions.get(name) if name.startswith("-") else None
+            if action is None or isinstance(action, argparse._HelpAction):
+                continue
+            if action.dest in seen:
+                first = seen[action.dest]
+                self.error(
+                    f"argument {first}: given more than once; give it once"
+                    + (" with all its values" if action.nargs in ("+", "*") else "")
+                )
+            seen[action.dest] = name
+
+    def fail(self, error: ConfigError, options: Mapping[str, str] | None = None) -> NoReturn:
+        """Exit 2 with ``error`` named by its option (``options`` maps config keys to option strings)."""
+        option = (options or {}).get(error.key) or "--" + error.key.replace("_", "-")
+        self.error(f"argument {option}: {error.problem}")
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
+    """``type=`` for an integer option within ``[minimum, maximum]`` ("1.5", "1e3" and "x" are refused)."""
+    wanted = " ".join(p for p in ("an integer", bounds_text(minimum, maximum)) if p)
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
+        return value
+
+    parse.__name__ = wanted  # argparse names the type in some messages
+    return parse
+
+
+def number(
+    minimum: float | None = None, maximum: float | None = None, above: float | None = None
+) -> Callable[[str], float]:
+    """``type=`` for a finite real option within the bounds ("inf", "nan" and "fast" are refused)."""
+    wanted = " ".join(p for p in ("a finite number", bounds_text(minimum, maximum, above)) if p)
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        bad = (
+            not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+            or (above is not None and not value > above)
+        )
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = wanted
+    return parse
+
+
+def text(what: str = "a non-empty string") -> Callable[[str], str]:
+    """``type=`` for a string option that must not be empty (``--out ''`` would write into the cwd)."""
+
+    def parse(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"expected {what}, got an empty string")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+seed = integer(0, SEED_MAX)
+
+__all__ = ["SEED_MAX", "CheckedParser", "integer", "number", "seed", "text"]

@@ -1,0 +1,95 @@
+"""The one experiment configuration: one set of defaults, layered settings, no silent conversions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import causalvlm.training as training
+from causalvlm.cli import CheckedParser, integer
+from causalvlm.training.config import (
+    ExperimentConfig,
+    OptimConfig,
+    TrainConfig,
+    build_experiment,
+    config_from_layers,
+    merge_layers,
+)
+from causalvlm.training.methods import MethodSpec, method_spec
+from causalvlm.validation import ConfigError, check_type
+
+
+def test_one_configuration_with_one_set_of_defaults():
+    assert not hasattr(training, "ProtocolConfig")  # the runner takes the experiment's own config
+    config = ExperimentConfig()
+    assert config.data_root == "outputs/data" and config.datasets == ["shapeworld"]
+    assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc"]
+    assert all(isinstance(spec, MethodSpec) for spec in config.methods)
+    assert config.targets == [] and config.runs_dir.endswith("outputs/cdc/runs")
+    assert ExperimentConfig(protocol="cross-domain", datasets=["imagenet"]).targets[0] == "imagenetv2"
+
+
+def test_method_entries_may_be_names_mappings_or_specs():
+    config = ExperimentConfig(methods=["coop", {"method": "cdc", "templates": 2}, method_spec("zeroshot")])
+    assert [spec.label for spec in config.methods] == ["coop", "cdc[M=2]", "zeroshot"]
+    assert replace(config, seeds=[4]).methods == config.methods  # rebuilding a built config keeps it
+
+
+def test_only_lossless_conversions():
+    assert check_type(1, float, "lr") == 1.0 and isinstance(check_type(1, float, "lr"), float)
+    assert check_type(3, list[int], "seeds") == [3]  # one item where a list is wanted
+    assert check_type("dtd", list[str], "datasets") == ["dtd"]
+    for value, hint in [(True, int), (1.0, int), ("1", int), ("false", bool), (0, bool), (1.5, list[int])]:
+        with pytest.raises(ConfigError, match="expected"):
+            check_type(value, hint, "key")
+
+
+def test_layers_merge_train_key_by_key_and_remember_each_source():
+    merged, origin = merge_layers(
+        [
+            ("a.yaml", {"seeds": [1], "train": {"batch_size": 4, "optim": {"lr": 0.1, "momentum": 0.5}}}),
+            ("command line", {"train": {"max_epochs": 2, "optim": {"lr": 0.2}}}),
+        ]
+    )
+    assert merged["train"] == {"batch_size": 4, "max_epochs": 2, "optim": {"lr": 0.2, "momentum": 0.5}}
+    assert origin["train.optim.lr"] == "command line" and origin["train.optim.momentum"] == "a.yaml"
+    config = config_from_layers([("a.yaml", merged)])
+    assert config.train.optim == OptimConfig(lr=0.2, momentum=0.5) and config.train.max_epochs == 2
+
+
+def test_a_value_a_later_layer_replaces_is_never_checked(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_VARIABLE", raising=False)
+    path = tmp_path / "real.yaml"
+    path.write_text("data_root: ${NO_SUCH_VARIABLE}\nseeds: [1]\n")
+    assert build_experiment(path, {"data_root": str(tmp_path)}).data_root == str(tmp_path)
+    with pytest.raises(ConfigError, match="real.yaml: data_root: .* unset environment variable"):
+        build_experiment(path, {})
+
+
+def test_errors_name_the_layer_and_the_option_that_set_the_key(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("train: {max_epochs: 0}\n")
+    with pytest.raises(ConfigError, match=r"x\.yaml: train\.max_epochs: must be an integer >= 1, got 0"):
+        build_experiment(path, {})
+    with pytest.raises(ConfigError, match=r"command line: --epochs: must be an integer >= 1"):
+        build_experiment(None, {"train": {"max_epochs": 0}}, {"train.max_epochs": "--epochs"})
+
+
+def test_train_and_optim_configs_check_their_own_fields():
+    with pytest.raises(ConfigError, match="devices: must be an integer >= 1 or 'auto'"):
+        TrainConfig(devices=0)
+    with pytest.raises(ConfigError, match="optim: unknown setting"):
+        TrainConfig(optim={"lrr": 1})
+    assert TrainConfig(optim={"lr": 1}).optim.lr == 1.0
+
+
+def test_an_option_given_twice_is_refused(capsys):
+    parser = CheckedParser(prog="p")
+    parser.add_argument("--epochs", type=integer(1))
+    parser.add_argument("--dataset", nargs="+")
+    assert parser.parse_args(["--epochs=3", "--dataset", "a", "b"]).dataset == ["a", "b"]
+    for argv in (["--epochs", "3", "--epochs=4"], ["--dataset", "a", "--dataset", "b"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert "given more than once" in capsys.readouterr().err
