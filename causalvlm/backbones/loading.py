@@ -105,6 +105,27 @@ def check_backbone_options(arch: str | Path, pretrained: str | Path | None = Non
         raise ValueError(f"unknown pretrained tag {pretrained!r} for {str(arch)!r}; valid tags: {valid}")
 
 
+def has_vision_transformer(arch_or_json_path: str | Path) -> bool | None:
+    """Whether the architecture's image tower is a ViT, read from its model config without building it.
+
+    open_clip builds a ``VisionTransformer`` when ``vision_cfg.layers`` is one number and no timm model is
+    named; a tuple of stage depths is a ``ModifiedResNet``. None when the config cannot be read (the option
+    checks name that problem).
+    """
+    text = str(arch_or_json_path)
+    try:
+        if is_config_path(text):
+            config = json.loads(Path(text).expanduser().read_text())
+        else:
+            config = open_clip.get_model_config(text)
+        vision = config["vision_cfg"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if vision.get("timm_model_name"):
+        return False
+    return isinstance(vision.get("layers", 12), int)
+
+
 def resolve_arch(arch_or_json_path: str | Path) -> str:
     """Return an open_clip architecture name for a built-in name or a config JSON file.
 

@@ -25,7 +25,8 @@ import yaml
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
-from causalvlm.training.methods import MethodSpec, method_spec
+from causalvlm.backbones.loading import has_vision_transformer
+from causalvlm.training.methods import MethodSpec, for_backbone, method_spec
 from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (
     ConfigError,
@@ -163,6 +164,7 @@ class ExperimentConfig:
         for index, seed in enumerate(self.seeds):
             require_int(seed, f"seeds[{index}]", minimum=0, maximum=SEED_MAX)
         require_distinct(self.seeds, "seeds")
+        self._settle_methods()
         labels = [spec.label for spec in self.methods]
         if len(set(labels)) != len(labels):
             raise ConfigError("methods", f"two entries make the same table row: {labels}")
@@ -198,6 +200,18 @@ class ExperimentConfig:
 
     def resolved_targets(self) -> list[str]:
         return list(self.targets or [])
+
+    def _settle_methods(self) -> None:
+        """What the backbone decides about a method (MaPLe on a ResNet image tower: text side only)."""
+        if not any(spec.mediator == "maple" for spec in self.methods):
+            return
+        worlds.register_tiny_clip()  # so the tiny CLIP's architecture name is known
+        vit = has_vision_transformer(self.backbone)
+        for index, spec in enumerate(self.methods):
+            try:
+                self.methods[index] = for_backbone(spec, vit)
+            except ValueError as error:
+                raise ConfigError(f"methods[{index}]", str(error)) from None
 
     def _check_datasets(self) -> None:
         if not self.datasets:

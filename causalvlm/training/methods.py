@@ -11,10 +11,15 @@ A method is a name plus one dict (:data:`PRESETS`, read like timm's model varian
     method_spec("cdc", no_vsd=True)              CDC without VSD: one view for all templates, β = γ = 0
     method_spec("cdc", templates=8)              any M
     method_spec("cdc", test_views="per-template")  test with view m for template m (default: one clean view)
+    method_spec("cocoop")                        CoCoOp: one soft template conditioned on the image (meta-net)
+    method_spec("maple")                         MaPLe: deep text prompts coupled to deep vision prompts (ViT)
+    method_spec("maple", text_only=True)         MaPLe's text side only (row "maple[text-only]"; ResNet towers)
+    method_spec("maple", mediator_options={"depth": 9}, train={"batch_size": 4})  per-method recipe
 
 :func:`build_classifier` turns a spec into a :class:`FrontDoorClassifier`, :func:`build_view_transform` into
 the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1), :func:`build_test_transform` into
-the test-time one.
+the test-time one. :func:`for_backbone` settles what depends on the backbone (MaPLe's vision prompts need a
+ViT image tower).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 from causalvlm.aggregators import AGGREGATORS, TMC_LOSS_OPTIONS
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.mediators import AUGMENTATIONS
+from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
 from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
 from causalvlm.scm import SCM
 
@@ -57,6 +62,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         aggregator="logit-avg",
         augmentation="aug2",
         mediator_options={"ctx_init": COOP_CTX_INIT},
+    ),
+    # CoCoOp: CoOp's context (4 tokens from "a photo of a") plus a meta-network's per-image bias on every
+    # context token; cross-entropy, CoOp's augmentation. All B×C prompts of a batch share one text pass.
+    "cocoop": dict(
+        mediator="cocoop",
+        templates=1,
+        aggregator="logit-avg",
+        augmentation="aug2",
+        mediator_options={"ctx_init": COOP_CTX_INIT},
+    ),
+    # MaPLe: the first 2 tokens of "a photo of a" learnable, deep prompts in text layers 1..J-1 (J = 9, or
+    # every layer of a smaller tower) coupled into the image tower; cross-entropy, CoOp's augmentation. Its image
+    # features move with the coupling layers, so it trains and is tested on images, never on cached features.
+    "maple": dict(
+        mediator="maple",
+        templates=1,
+        aggregator="logit-avg",
+        augmentation="aug2",
+        mediator_options={"ctx_init": COOP_CTX_INIT, "n_ctx": 2},
     ),
     # CDC (the paper): M soft templates (VSD) fused by DSTC, L = L_t-ce + β L_de + γ L_con with β = γ = 1,
     # view m of each training image (aug1) for template m, so templates can specialise.
@@ -101,6 +125,9 @@ class MethodSpec:
     trains: bool = True  # False: evaluate the initial prompts only (zero-shot)
     mediator_options: dict[str, Any] = field(default_factory=dict)
     aggregator_options: dict[str, Any] = field(default_factory=dict)
+    # This method's own training recipe over the run's ``train`` settings: max_epochs, batch_size, optim
+    # (e.g. CoCoOp's batch 1, MaPLe's lr 0.0035 for 5 epochs); empty → the run's settings.
+    train: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # the row name in tables; derived from the flags when empty
 
     def __post_init__(self) -> None:
@@ -127,6 +154,8 @@ def _label(spec: MethodSpec) -> str:
     run's configuration, not by the row.
     """
     preset = PRESETS.get(spec.method)
+    if spec.mediator_options.get("vision_prompts") is False:
+        return f"{spec.method}[text-only]"  # deep prompts without their image side: not the method as published
     if preset is None or not _takes_num_templates(preset["mediator"]):
         return spec.method
     defaults = MethodSpec(spec.method, label=spec.method, **preset)
@@ -157,12 +186,18 @@ def method_spec(
     gamma: float | None = None,
     aggregator_options: dict[str, Any] | None = None,
     test_views: str | None = None,
+    mediator_options: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+    text_only: bool | None = None,
 ) -> MethodSpec:
     """The preset for ``method`` with the ablation flags applied; bad combinations raise ValueError.
 
     ``aggregator_options`` are keyword arguments of the aggregator (e.g. ``{"evidence_scale": 2.0}`` for
     ``ds``), merged over the preset's; they are checked by building the aggregator once, so a bad option
-    fails here.
+    fails here. ``mediator_options`` are keyword arguments of the mediator (e.g. MaPLe's ``depth``, CoCoOp's
+    ``n_ctx``), merged over the preset's and checked against the mediator's signature. ``train`` overrides the
+    run's training settings for this method alone (keys of :data:`METHOD_TRAIN_KEYS`). ``text_only`` (MaPLe):
+    True runs the text-side deep prompts without vision prompts; None leaves it to :func:`for_backbone`.
     """
     if method not in PRESETS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
@@ -206,7 +241,77 @@ def method_spec(
     if aggregator_options:
         AGGREGATORS.build(fields_["aggregator"], **options)  # unknown or bad options raise now
     fields_["aggregator_options"] = options
+    if mediator_options:
+        fields_["mediator_options"] = {
+            **fields_["mediator_options"], **_checked_mediator_options(fields_["mediator"], mediator_options)
+        }
+    if text_only is not None:
+        if fields_["mediator"] != "maple":
+            raise ValueError(f"text_only applies to --method maple, not {method!r}")
+        fields_["mediator_options"]["vision_prompts"] = not text_only
+    if train:
+        fields_["train"] = check_method_train(train)
     return MethodSpec(method, **fields_)
+
+
+# The training settings a method may set for itself (its published recipe); the rest are the run's.
+METHOD_TRAIN_KEYS = ("max_epochs", "batch_size", "optim")
+
+
+def _checked_mediator_options(mediator: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Mediator keyword arguments checked against the mediator's signature (no model is built)."""
+    from causalvlm.validation import check_arguments
+
+    reserved = {"backbone", "classnames", "template", "num_templates"}
+    bad = sorted(reserved & set(options))
+    if bad:
+        raise ValueError(f"mediator_options may not set {bad}: the method and its templates set them")
+    return check_arguments(MEDIATORS.get(mediator), dict(options), "mediator_options", exclude=reserved)
+
+
+def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
+    """A method's training overrides: known keys, and values a TrainConfig accepts (checked by building one)."""
+    from causalvlm.training.config import OptimConfig, TrainConfig
+
+    unknown = sorted(set(train) - set(METHOD_TRAIN_KEYS))
+    if unknown:
+        raise ValueError(f"train: unknown key(s) {unknown}; a method may set {', '.join(METHOD_TRAIN_KEYS)}")
+    train = copy.deepcopy(dict(train))
+    optim = train.get("optim", {})
+    if not isinstance(optim, dict):
+        raise ValueError(f"train.optim must be a mapping of optimiser settings, got {optim!r}")
+    TrainConfig(**{**{k: v for k, v in train.items() if k != "optim"}, "optim": OptimConfig(**optim)})
+    return train
+
+
+def train_config_for(spec: MethodSpec, train: Any) -> Any:
+    """The run's TrainConfig with the method's own recipe (``spec.train``) applied."""
+    if not spec.train:
+        return train
+    overrides = {k: v for k, v in spec.train.items() if k != "optim"}
+    optim = replace(train.optim, **spec.train.get("optim", {}))
+    return replace(train, **overrides, optim=optim)
+
+
+def for_backbone(spec: MethodSpec, vision_transformer: bool | None) -> MethodSpec:
+    """Settle what the backbone decides: MaPLe without a ViT image tower runs its text side only.
+
+    ``vision_transformer`` None (unknown) leaves the spec as it is. MaPLe with ``text_only`` unset becomes
+    ``maple[text-only]`` on a ResNet tower (its vision prompts cannot exist there); ``text_only=False`` on such
+    a tower is refused.
+    """
+    if spec.mediator != "maple" or vision_transformer is None:
+        return spec
+    vision_prompts = spec.mediator_options.get("vision_prompts")
+    if vision_prompts is None:
+        options = {**spec.mediator_options, "vision_prompts": vision_transformer}
+        return replace(spec, mediator_options=options, label="" if not vision_transformer else spec.label)
+    if vision_prompts and not vision_transformer:
+        raise ValueError(
+            f"{spec.method}: MaPLe's vision prompts need a ViT image tower and this backbone's is not one; "
+            "use a ViT backbone, or drop text_only: false (the row is then maple[text-only])"
+        )
+    return spec
 
 
 def with_templates(spec: MethodSpec, templates: int) -> MethodSpec:

@@ -46,6 +46,7 @@ from causalvlm.training.methods import (
     build_classifier,
     build_test_transform,
     build_view_transform,
+    train_config_for,
     uses_cached_features,
     with_templates,
 )
@@ -177,7 +178,7 @@ class ProtocolRunner:
         self, spec: MethodSpec, dataset: str, seed: int, train: DatasetSplits, evals: dict[str, DatasetSplits]
     ) -> dict[str, Any]:
         """Everything that changes this run's numbers, as plain JSON (see causalvlm.training.run_identity)."""
-        cfg, tc = self.config, self.config.train
+        cfg, tc = self.config, train_config_for(spec, self.config.train)
         options = {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"}
         eval_roots = {
             name: self._root(name if name in [dataset, *cfg.targets] else dataset) for name in evals
@@ -228,7 +229,9 @@ class ProtocolRunner:
             run_config = self.run_config(spec, dataset, seed, train, evals)
             directory = RunDirectory(self._run_dir(spec, dataset, seed))
             if rank_zero_only.rank == 0:
-                start = directory.plan(run_config, cfg.train.max_epochs, cfg.resume, cfg.overwrite)
+                start = directory.plan(
+                    run_config, train_config_for(spec, cfg.train).max_epochs, cfg.resume, cfg.overwrite
+                )
             else:  # DDP workers follow the main process, which has checked (and may be writing) the folder
                 last = directory.checkpoint_path
                 start = last if cfg.resume and last.is_file() else None
@@ -237,8 +240,9 @@ class ProtocolRunner:
 
     # ------------------------------------------------------------------ one (method, dataset, seed)
 
-    def _train_config(self, run_dir: Path | None) -> TrainConfig:
-        train = self.config.train
+    def _train_config(self, spec: MethodSpec, run_dir: Path | None) -> TrainConfig:
+        """The run's training settings with the method's own recipe, and this run's folders."""
+        train = train_config_for(spec, self.config.train)
         if run_dir is None:
             return train
         return TrainConfig(
@@ -305,7 +309,7 @@ class ProtocolRunner:
         history = [{"epoch": 0.0, **initial}]
         if spec.trains:
             run_dir = self._run_dir(spec, dataset, seed)
-            train_cfg = self._train_config(run_dir)
+            train_cfg = self._train_config(spec, run_dir)
             datamodule = PromptDataModule(
                 self._train_set(spec, classifier, train_splits, seed),
                 eval_data,

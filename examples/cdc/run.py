@@ -1,6 +1,7 @@
-"""CDC experiments: zero-shot CLIP, CoOp and CDC under the paper's protocols.
+"""CDC experiments: zero-shot CLIP, CoOp, CoCoOp, MaPLe and CDC under the paper's protocols.
 
-    python examples/cdc/run.py                                   # ShapeWorld + tiny CLIP, all three methods
+    python examples/cdc/run.py                                   # ShapeWorld + tiny CLIP: zeroshot, coop, cdc
+    python examples/cdc/run.py --method zeroshot coop cocoop maple cdc   # the paper's five columns
     python examples/cdc/run.py --config examples/cdc/configs/base2new.yaml --data-root $DATA
     python examples/cdc/run.py --method cdc --templates 8 --aggregator mean --seeds 1 --epochs 2
 
@@ -46,6 +47,8 @@ OPTION_KEYS = {
     "--progress": "train.enable_progress_bar",
     "--delta-vs": "delta_vs",
 }
+# The single-template prompt learners the paper compares with (they take --aug, not CDC's flags).
+PROMPT_BASELINES = ("coop", "cocoop", "maple")
 # Options that shape the method entries (the CDC ablations); they build the "methods" setting.
 METHOD_OPTIONS = ("--templates", "--aggregator", "--no-vsd", "--aug", "--beta", "--gamma")
 
@@ -133,19 +136,21 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         if cdc_only and not has_cdc:
             named = ", ".join(f"--{f.replace('_', '-')}" for f in cdc_only)
             raise ConfigError("--method", f"{named} apply to CDC only; add --method cdc")
-        if "aug" in flags and not (has_cdc or "coop" in methods):
+        if "aug" in flags and not (has_cdc or set(PROMPT_BASELINES) & set(methods)):
             raise ConfigError(
-                "--aug", "applies to methods that train (coop, cdc); zero-shot CLIP does not train"
+                "--aug",
+                f"applies to methods that train ({', '.join(PROMPT_BASELINES)}, cdc); "
+                "zero-shot CLIP does not train",
             )
         overrides["methods"] = [_method_entry(m, flags) for m in methods]
     return overrides
 
 
 def _method_entry(method: str, flags: dict[str, Any]) -> dict[str, Any]:
-    """Ablation flags shape CDC; --aug also reaches CoOp; zero-shot takes none."""
+    """Ablation flags shape CDC; --aug also reaches CoOp, CoCoOp and MaPLe; zero-shot takes none."""
     if method.startswith("cdc"):
         return {"method": method, **flags}
-    if method == "coop" and "aug" in flags:
+    if method in PROMPT_BASELINES and "aug" in flags:
         return {"method": method, "aug": flags["aug"]}
     return {"method": method}
 
