@@ -87,6 +87,8 @@ def check_summary(entry, seeds):
             2,
         ),
         (["--method", "cdc-tmc", "--templates", "2"], "cdc-tmc[M=2]", 2),
+        (["--method", "cocoop"], "cocoop", 1),
+        (["--method", "maple"], "maple", 1),  # the micro CLIP's image tower is a ViT: vision prompts exist
         (
             ["--method", "cdc", "--templates", "2", "--test-views", "per-template"],
             "cdc[M=2,test=per-template]",
@@ -194,6 +196,42 @@ def test_cross_dataset_protocol_evaluates_every_target(micro_clip_path, jpeg_roo
             == payload["results"][label]["imagefolder"]["acc"]["mean"]
         )
     assert "| Method | shapeworld | imagefolder | Average (targets) |" in (out / "results.md").read_text()
+
+
+@pytest.mark.parametrize("protocol", ["base2new", "cross-dataset"])
+def test_cocoop_and_maple_run_end_to_end_on_the_deep_test_clip(protocol, jpeg_root, tmp_path, fast_config):
+    """The paper's two prompt baselines through run.py on a 4-layer ViT CLIP (MaPLe with J = 4 deep prompts
+    on both towers), base-to-new and a cross protocol, with the compute table measuring both."""
+    from helpers import DEEP_CONFIG
+
+    settings = yaml.safe_load(fast_config.read_text())
+    if protocol == "cross-dataset":
+        settings |= {
+            "datasets": ["shapeworld"],
+            "targets": ["imagefolder"],
+            "data_root": str(tmp_path / "world"),
+            "world": {"n_test_per_class": 1, "n_val_per_class": 0},
+        }
+    else:
+        settings |= {"datasets": ["imagefolder"], "data_root": str(jpeg_root)}
+    settings |= {"protocol": protocol, "dataset_options": {"imagefolder": {"root": str(jpeg_root)}}}
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "out"
+    argv = ["--config", str(config), "--backbone", str(DEEP_CONFIG), "--pretrained", "none", "--shots", "1"]
+    argv += ["--epochs", "1", "--seeds", "1", "--method", "cocoop", "maple", "--delta-vs", "maple"]
+    assert run.main(argv + ["--out", str(out)]) == 0
+    payload = json.loads((out / "results.json").read_text())
+    assert list(payload["results"]) == ["cocoop", "maple"]
+    assert payload["methods"]["maple"]["mediator_options"]["vision_prompts"] is True
+    assert payload["delta"]["baseline"] == "maple"
+    compute = {row["method"]: row for row in payload["compute"]}
+    for label in ("cocoop", "maple"):
+        assert compute[label]["trainable_params"] > 0
+        assert compute[label]["train_images_per_s"] > 0 and compute[label]["inference_images_per_s"] > 0
+        assert all(len(rows) == 2 for rows in payload["history"][label].values())  # epochs 0 and 1
+    # MaPLe's deep prompts fill J = 4 layers: more parameters than CoCoOp's context and meta-net here.
+    assert compute["maple"]["trainable_params"] > compute["cocoop"]["trainable_params"]
 
 
 def test_resume_reuses_finished_runs(micro_clip_path, jpeg_root, tmp_path, fast_config):
