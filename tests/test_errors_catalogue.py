@@ -4,17 +4,23 @@ The catalogue's tables have the columns ``id | surface | input | message``. ``su
 given: ``run.py``, ``sweep_rho.py`` and ``pretrain`` rows are command lines, run in-process through the
 command's ``main`` with its work function replaced by a trap (an accepted input fails the test instead of
 training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api`` rows are Python expressions.
-``message`` must appear in what the command prints (or in the exception's text). Inputs may use ``{file}`` (a
-text file), ``{binary}`` (a binary file), ``{dir}`` (an empty folder) and ``{missing}`` (a path that does not
-exist), all under the test's temporary folder.
+``resume`` rows are run.py options applied to a copy of a finished 2-epoch run (see :func:`resume_command`),
+optionally after one named damage such as ``[truncated last.ckpt]``. ``message`` must appear in what the
+command prints (or in the exception's text). Inputs may use ``{file}`` (a text file), ``{binary}`` (a binary
+file), ``{dir}`` (an empty folder) and ``{missing}`` (a path that does not exist), all under the test's
+temporary folder; ``resume`` rows also ``{out}`` (the run's output folder) and ``{run}`` (its run directory),
+in the input and in the message.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shlex
+import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +30,13 @@ import pytest
 import torch
 from PIL import Image
 
+from causalvlm.training.checkpoints import RUN_KEY
+
 CATALOGUE = Path(__file__).parents[1] / "docs" / "errors.md"
 EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
 COLUMNS = ["id", "surface", "input", "message"]
 CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm")
-SURFACES = (*CLI_SURFACES, "api")
+SURFACES = (*CLI_SURFACES, "resume", "api")
 MICRO_CLIP = {  # 32×32 images, one layer per tower: builds in well under a second
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
@@ -102,8 +110,9 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def fill(text: str, places: dict[str, str]) -> str:
-    """Replace the ``{file}``-style placeholders (and nothing else: YAML rows use braces too)."""
-    return re.sub(r"\{(file|binary|dir|missing)\}", lambda match: places[match.group(1)], text)
+    """Replace the ``{file}``-style placeholders in ``places`` (nothing else: YAML rows use braces too)."""
+    names = "|".join(map(re.escape, places))
+    return re.sub(rf"\{{({names})\}}", lambda match: places[match.group(1)], text)
 
 
 def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
@@ -134,6 +143,118 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
         return main(argv)
     except SystemExit as exit_info:
         return exit_info.code
+
+
+# ---------------------------------------------------------------------------------------------- resume
+RUN_DIR = Path("runs") / "coop" / "imagefolder" / "seed1"  # the one run of the prepared experiment
+DAMAGE = re.compile(r"^\[(?P<name>[^\]]+)\]\s*")  # "[truncated last.ckpt] --resume": the damage, then options
+LOCK_HOLDER = {"pid": 4321, "host": "lab-pc", "started": "2024-12-01 09:00:00 +0000", "command": "run.py"}
+
+
+def _cdc_fixtures() -> Any:
+    """tests/helpers.py (the micro CLIP and the JPEG image folder of the pipeline tests)."""
+    import helpers
+
+    return helpers
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
+    """One finished 2-epoch CoOp run (micro CLIP, random weights, 2 shots of an image folder), made once for
+    the module; each ``resume`` row works on a copy. Returns run.py's arguments (less ``--out``) and out."""
+    fixtures = _cdc_fixtures()
+    root = tmp_path_factory.mktemp("resume")
+    settings = root / "fast.yaml"  # JSON is YAML
+    fast = {"compute_templates": [1], "train": {"batch_size": 4, "eval_batch_size": 64}}
+    settings.write_text(json.dumps(fast))
+    argv = [
+        "--config", str(settings), "--dataset", "imagefolder",
+        "--data-root", str(fixtures.write_jpeg_dataset(root / "colours")),
+        "--backbone", str(fixtures.write_micro_clip(root)), "--pretrained", "none",
+        "--method", "coop", "--seeds", "1", "--shots", "2", "--epochs", "2",
+    ]  # fmt: skip
+    out = root / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        assert load_script("run.py").main([*argv, "--out", str(out)]) == 0
+    assert (out / RUN_DIR / "checkpoints" / "last.ckpt").is_file()
+    return argv, out
+
+
+def _cut_in_half(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _rewrite_checkpoint(path: Path, drop: str) -> None:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    del checkpoint[drop]
+    torch.save(checkpoint, path)
+
+
+def _edit_json(path: Path, **changes: Any) -> None:
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value))
+
+
+def _hold_lock(out: Path, held: ExitStack) -> None:
+    """Hold ``out/run.lock`` the way a running experiment does (``flock`` plus its name), for the row's run.
+
+    ``flock`` locks belong to an open file, so the run's own open of the file conflicts even in this process.
+    """
+    import fcntl
+
+    fd = os.open(out / "run.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    held.callback(os.close, fd)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, json.dumps(LOCK_HOLDER).encode())
+
+
+CHECKPOINT, CONFIG = RUN_DIR / "checkpoints" / "last.ckpt", RUN_DIR / "config.json"
+DAMAGES = {  # name (as a row writes it) → what it does to the copied output folder
+    "truncated last.ckpt": lambda out, held: _cut_in_half(out / CHECKPOINT),
+    "garbage in last.ckpt": lambda out, held: (out / CHECKPOINT).write_bytes(b"not a checkpoint" * 9),
+    "empty last.ckpt": lambda out, held: (out / CHECKPOINT).write_bytes(b""),
+    "last.ckpt without state_dict": lambda out, held: _rewrite_checkpoint(out / CHECKPOINT, "state_dict"),
+    "last.ckpt without its run record": lambda out, held: _rewrite_checkpoint(out / CHECKPOINT, RUN_KEY),
+    "cut config.json": lambda out, held: _cut_in_half(out / CONFIG),
+    "config.json without a configuration": lambda out, held: _write_json(out / CONFIG, {"fingerprint": "0"}),
+    "config.json fingerprint edited": lambda out, held: _edit_json(out / CONFIG, fingerprint="0" * 64),
+    "no config.json": lambda out, held: (out / CONFIG).unlink(),
+    "run.lock held by pid 4321": lambda out, held: _hold_lock(out, held),
+}
+
+
+def replace_options(base: list[str], given: list[str]) -> list[str]:
+    """``base`` with each option in ``given`` replacing base's own (run.py takes an option only once)."""
+    names = {token for token in given if token.startswith("--")}
+    kept, skipping = [], False
+    for token in base:
+        if token.startswith("--"):
+            skipping = token in names
+        if not skipping:
+            kept.append(token)
+    return kept + given
+
+
+def snapshot(folder: Path) -> dict[str, int]:
+    """Every file under ``folder`` with its modification time: what a refused run must leave as it was."""
+    files = (path for path in folder.rglob("*") if path.is_file())
+    return {str(path.relative_to(folder)): path.stat().st_mtime_ns for path in files}
+
+
+def one_line(text: str) -> str:
+    """Runs of whitespace (line breaks included) as one space: a multi-line message matches a table cell."""
+    return " ".join(text.split())
+
+
+def shows(message: str, output: str) -> bool:
+    """Whether ``output`` holds ``message``, compared :func:`one_line`, with ``…`` in it standing for any text
+    (a data digest, say) between the parts around it."""
+    pattern = ".*?".join(re.escape(part.strip()) for part in one_line(message).split("…"))
+    return re.search(pattern, one_line(output)) is not None
 
 
 # ---------------------------------------------------------------------------------------------- api
@@ -235,3 +356,36 @@ def test_api_row(row, api):
     error = api_error(row, api)
     assert error is not None, f"{row.input} was accepted"
     assert row.message in str(error), f"expected {row.message!r} in {type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.surface == "resume"], ids=lambda r: r.id)
+def test_resume_row(row, finished_run, monkeypatch, tmp_path, capsys):
+    """The row's damage and options applied to a copy of the finished run: refused with its message before
+    any training (the fit is a trap), and the output folder left exactly as it was."""
+    import causalvlm.training.experiment as experiment
+
+    base, source = finished_run
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    places = {"out": str(out), "run": str(out / RUN_DIR)}
+    text = fill(row.input, places)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(experiment.ProtocolRunner, "run", _trap)
+    main = load_script("run.py").main
+    with ExitStack() as held:
+        if damage := DAMAGE.match(text):
+            assert damage["name"] in DAMAGES, f"unknown damage {damage['name']!r}; known: {sorted(DAMAGES)}"
+            DAMAGES[damage["name"]](out, held)
+            text = text[damage.end() :]
+        before = snapshot(out)
+        capsys.readouterr()
+        try:
+            status = main(replace_options([*base, "--out", str(out)], shlex.split(text)))
+        except SystemExit as exit_info:
+            status = exit_info.code
+    printed = capsys.readouterr()
+    output = printed.err + printed.out
+    assert status == 2, f"exit status {status}; output:\n{output}"
+    assert shows(fill(row.message, places), output), f"expected {row.message!r} in:\n{output}"
+    assert "Traceback" not in output
+    assert snapshot(out) == before, "the refused run changed its output folder"

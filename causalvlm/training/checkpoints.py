@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 import torch
 
 from causalvlm.evaluation.atomic import temp_path_for
-from causalvlm.training.run_identity import differences, fingerprint
+from causalvlm.training.run_identity import fingerprint, what_changed
 
 CHECKPOINT_NAME = "last.ckpt"  # the one checkpoint file of a run, replaced after every epoch
 RUN_KEY = "causalvlm_run"  # {"fingerprint": str, "config": dict, "epochs_done": int} in each checkpoint
@@ -81,11 +81,9 @@ def check_resume(
             "or another program), so it cannot be matched to these settings; " + RESTART_HINT
         )
     if stored.get("fingerprint") != fingerprint(run_config):
-        changed = differences(stored["config"], run_config) or ["(fingerprint only: the file was edited)"]
         raise ResumeError(
-            f"cannot resume from {path}: it was trained with other settings ({len(changed)} differ; "
-            "checkpoint → now):\n  "
-            + "\n  ".join(changed)
+            f"cannot resume from {path}: it was trained with other settings "
+            + what_changed(stored["config"], run_config, "checkpoint")
             + "\nResume with the same settings, or "
             + RESTART_HINT
         )

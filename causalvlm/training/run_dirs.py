@@ -27,7 +27,7 @@ from causalvlm.training.checkpoints import (
     check_resume,
     read_checkpoint,
 )
-from causalvlm.training.run_identity import differences, fingerprint
+from causalvlm.training.run_identity import fingerprint, what_changed
 
 CONFIG_NAME = "config.json"
 
@@ -93,11 +93,9 @@ class RunDirectory:
                 f"settings are unknown; {RESTART_HINT}"
             )
         if stored.get("fingerprint") != fingerprint(run_config):
-            changed = differences(stored["config"], run_config) or ["(fingerprint only: the file was edited)"]
             raise ResumeError(
-                f"cannot resume {self.path}: it was started with other settings ({len(changed)} differ; "
-                "then → now):\n  "
-                + "\n  ".join(changed)
+                f"cannot resume {self.path}: it was started with other settings "
+                + what_changed(stored["config"], run_config, "then")
                 + "\nResume with the same settings, or "
                 + RESTART_HINT
             )

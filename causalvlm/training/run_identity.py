@@ -52,6 +52,18 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def what_changed(old: Mapping[str, Any], new: Mapping[str, Any], then: str) -> str:
+    """A refused resume's account of the change: ``"(1 setting differs; <then> → now):\n  key: old → new"``.
+
+    When every recorded setting agrees although the fingerprints do not, the record was edited by hand.
+    """
+    changed = differences(old, new)
+    if not changed:
+        return "(every recorded setting agrees but the fingerprint does not: the file was edited)"
+    count = "1 setting differs" if len(changed) == 1 else f"{len(changed)} settings differ"
+    return f"({count}; {then} → now):\n  " + "\n  ".join(changed)
+
+
 class _Missing:
     def __repr__(self) -> str:
         return "(not set)"
@@ -130,4 +142,5 @@ __all__ = [
     "flatten",
     "split_digest",
     "weights_sha256",
+    "what_changed",
 ]

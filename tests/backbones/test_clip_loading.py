@@ -168,3 +168,23 @@ def test_option_check_reads_the_same_rule_and_builds_nothing(tiny_config, tmp_pa
         check_backbone_options("NoSuchNet-99", None)
     with pytest.raises(ValueError, match="unknown pretrained tag 'no-such-tag'"):
         check_backbone_options("ViT-B-16", "no-such-tag")
+
+
+def test_the_default_run_does_not_call_the_shipped_checkpoint_random(caplog):
+    """The backbone of ``examples/cdc/run.py`` with no options is the shipped tiny CLIP checkpoint, loaded
+    right after open_clip builds the empty model: no "initialized randomly" line. ``--pretrained none`` (truly
+    random) still logs it."""
+    from causalvlm.training.config import ExperimentConfig
+    from causalvlm.training.protocols import load_backbone
+    from causalvlm.worlds import TINY_CLIP_CHECKPOINT
+
+    defaults = ExperimentConfig()
+    assert defaults.pretrained == str(TINY_CLIP_CHECKPOINT) and TINY_CLIP_CHECKPOINT.is_file()
+    with caplog.at_level(logging.INFO):
+        load_backbone(defaults.backbone, defaults.pretrained)
+    assert not any("initialized randomly" in r.getMessage() for r in caplog.records)
+    assert any(str(TINY_CLIP_CHECKPOINT) in r.getMessage() for r in caplog.records)  # what it loaded instead
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        load_backbone(defaults.backbone, None)
+    assert any("initialized randomly" in r.getMessage() for r in caplog.records)

@@ -59,7 +59,7 @@ def test_fit_refuses_a_checkpoint_of_other_settings_and_lists_them(backbone, jpe
             spec, backbone, jpeg_root, tmp_path, epochs=3, ckpt_path=checkpoint, name="cut", run_config=other
         )
     message = str(error.value)
-    assert str(checkpoint) in message and "2 differ" in message
+    assert str(checkpoint) in message and "(2 settings differ; checkpoint → now)" in message
     assert "method.beta: 0.0 → 0.5" in message and "shots: 4 → 16" in message
     # the same settings resume (and finish the run)
     module, trainer, *_ = _train(
@@ -122,7 +122,8 @@ def test_run_directory_plan(tmp_path):
         directory.plan(RUN_CONFIG, 3, resume=False, overwrite=False)
     assert directory.plan(RUN_CONFIG, 3, resume=False, overwrite=True) is None
     assert directory.plan(RUN_CONFIG, 3, resume=True, overwrite=False) is None  # no checkpoint yet: fresh
-    with pytest.raises(ResumeError, match=r"other settings \(1 differ.*\n  shots: 4 → 5"):
+    changed = r"other settings \(1 setting differs; then → now\):\n  shots: 4 → 5"
+    with pytest.raises(ResumeError, match=changed):
         directory.plan({**RUN_CONFIG, "shots": 5}, 3, resume=True, overwrite=False)
     directory.config_path.unlink()
     (directory.log_dir / "old").mkdir(parents=True)  # a run directory of unknown origin
