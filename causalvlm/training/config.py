@@ -23,9 +23,9 @@ import numpy as np
 import yaml
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
+from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
-from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.training.methods import MethodSpec, for_backbone, method_spec
 from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (

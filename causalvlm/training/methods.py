@@ -13,7 +13,7 @@ A method is a name plus one dict (:data:`PRESETS`, read like timm's model varian
     method_spec("cdc", test_views="per-template")  test with view m for template m (default: one clean view)
     method_spec("cocoop")                        CoCoOp: one soft template conditioned on the image (meta-net)
     method_spec("maple")                         MaPLe: deep text prompts coupled to deep vision prompts (ViT)
-    method_spec("maple", text_only=True)         MaPLe's text side only (row "maple[text-only]"; ResNet towers)
+    method_spec("maple", text_only=True)         MaPLe's text side only, row "maple[text-only]" (ResNet)
     method_spec("maple", mediator_options={"depth": 9}, train={"batch_size": 4})  per-method recipe
 
 :func:`build_classifier` turns a spec into a :class:`FrontDoorClassifier`, :func:`build_view_transform` into
@@ -73,8 +73,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         mediator_options={"ctx_init": COOP_CTX_INIT},
     ),
     # MaPLe: the first 2 tokens of "a photo of a" learnable, deep prompts in text layers 1..J-1 (J = 9, or
-    # every layer of a smaller tower) coupled into the image tower; cross-entropy, CoOp's augmentation. Its image
-    # features move with the coupling layers, so it trains and is tested on images, never on cached features.
+    # every layer of a smaller tower) coupled into the image tower; cross-entropy, CoOp's augmentation. Its
+    # image features move with the coupling layers, so it trains and is tested on images, never on cached
+    # features.
     "maple": dict(
         mediator="maple",
         templates=1,
@@ -155,7 +156,9 @@ def _label(spec: MethodSpec) -> str:
     """
     preset = PRESETS.get(spec.method)
     if spec.mediator_options.get("vision_prompts") is False:
-        return f"{spec.method}[text-only]"  # deep prompts without their image side: not the method as published
+        return (
+            f"{spec.method}[text-only]"  # deep prompts without their image side: not the method as published
+        )
     if preset is None or not _takes_num_templates(preset["mediator"]):
         return spec.method
     defaults = MethodSpec(spec.method, label=spec.method, **preset)
@@ -243,7 +246,8 @@ def method_spec(
     fields_["aggregator_options"] = options
     if mediator_options:
         fields_["mediator_options"] = {
-            **fields_["mediator_options"], **_checked_mediator_options(fields_["mediator"], mediator_options)
+            **fields_["mediator_options"],
+            **_checked_mediator_options(fields_["mediator"], mediator_options),
         }
     if text_only is not None:
         if fields_["mediator"] != "maple":
@@ -270,7 +274,7 @@ def _checked_mediator_options(mediator: str, options: dict[str, Any]) -> dict[st
 
 
 def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
-    """A method's training overrides: known keys, and values a TrainConfig accepts (checked by building one)."""
+    """A method's training overrides: known keys, values a TrainConfig accepts (checked by building one)."""
     from causalvlm.training.config import OptimConfig, TrainConfig
 
     unknown = sorted(set(train) - set(METHOD_TRAIN_KEYS))
@@ -297,8 +301,8 @@ def for_backbone(spec: MethodSpec, vision_transformer: bool | None) -> MethodSpe
     """Settle what the backbone decides: MaPLe without a ViT image tower runs its text side only.
 
     ``vision_transformer`` None (unknown) leaves the spec as it is. MaPLe with ``text_only`` unset becomes
-    ``maple[text-only]`` on a ResNet tower (its vision prompts cannot exist there); ``text_only=False`` on such
-    a tower is refused.
+    ``maple[text-only]`` on a ResNet tower (its vision prompts cannot exist there); ``text_only=False`` on
+    such a tower is refused.
     """
     if spec.mediator != "maple" or vision_transformer is None:
         return spec

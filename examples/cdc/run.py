@@ -68,9 +68,7 @@ def build_parser() -> CheckedParser:
         type=text("a checkpoint file, a tag or none"),
         help="a checkpoint file, an open_clip tag (openai; must be in open_clip's cache offline) or none",
     )
-    p.add_argument(
-        "--method", nargs="+", choices=METHODS, help="methods to run (default: zeroshot coop cdc)"
-    )
+    p.add_argument("--method", nargs="+", choices=METHODS, help="methods to run (default: zeroshot coop cdc)")
     p.add_argument("--templates", type=integer(1), help="M, the number of CDC templates")
     p.add_argument("--aggregator", help=f"S → Y fusion for CDC: {' | '.join(AGGREGATORS.names())}")
     p.add_argument(

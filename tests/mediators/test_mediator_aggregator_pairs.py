@@ -3,8 +3,8 @@
 MaPLe).
 
 The classifier owns the prediction path: it encodes the images through the mediator (MaPLe's vision prompts),
-conditions the class features on them (CoCoOp), pairs view m with template m, fuses, and adds L_de / L_con when
-β, γ > 0 — so the test calls nothing but the classifier and an optimiser.
+conditions the class features on them (CoCoOp), pairs view m with template m, fuses, and adds L_de / L_con
+when β, γ > 0 — so the test calls nothing but the classifier and an optimiser.
 """
 
 from __future__ import annotations

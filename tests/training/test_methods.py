@@ -15,8 +15,8 @@ from causalvlm.data import DATASETS
 from causalvlm.mediators import MEDIATORS
 from causalvlm.training import (
     METHODS,
-    MethodSpec,
     ExperimentConfig,
+    MethodSpec,
     ProtocolRunner,
     TrainConfig,
     build_test_transform,
@@ -153,7 +153,9 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
 
 
 def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_training():
-    code = "import causalvlm.training as t; print(t.ExperimentConfig(methods=[t.method_spec('coop')]).datasets)"
+    code = (
+        "import causalvlm.training as t; print(t.ExperimentConfig(methods=[t.method_spec('coop')]).datasets)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['shapeworld']"]
