@@ -224,7 +224,8 @@ def run(scale: Scale, device: torch.device, grad_checkpointing: bool) -> list[di
         backbone.truncate_text = True
         reference = reference_step(classifier, optimizer, views, labels)
         ref_seconds, ref_memory = out_of_memory_guard(
-            lambda: (timed(reference, device, scale.steps), memory_of(reference, device)), device
+            lambda reference=reference: (timed(reference, device, scale.steps), memory_of(reference, device)),
+            device,
         )
         for precision, truncate, cached in itertools.product(scale.precisions, (True, False), (False, True)):
             backbone.truncate_text = truncate
