@@ -96,13 +96,15 @@ def write_report(
     (out_dir / RESULTS_JSON).unlink(missing_ok=True)  # no results.json until everything beside it is new
     written: list[Path] = []
 
-    # Fig. 1b: one curve pair per method on the first dataset (its first seed).
+    # Fig. 1b: one curve pair per method on the first dataset (its first seed), on validation images.
     histories = {
         method: next(iter(by_dataset.values()))
         for method, by_dataset in payload.get("history", {}).items()
         if by_dataset
     }
-    written.append(plot_accuracy_per_epoch(histories, out_dir / FIGURES["accuracy_per_epoch"]))
+    path = out_dir / FIGURES["accuracy_per_epoch"]
+    title = "Base / new accuracy per epoch (validation split)"  # the history never reads a test split
+    written.append(plot_accuracy_per_epoch(histories, path, title=title))
 
     # Reliability of each method on the first evaluation set it has (base classes / source dataset).
     curves = {}

@@ -88,7 +88,8 @@ class SeededViewsDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
         index, epoch = _key(key)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(sample_seed(self.seed, epoch, index))
+            # the CPU generator only: torch.manual_seed also queues CUDA seeding, far slower per image
+            torch.default_generator.manual_seed(sample_seed(self.seed, epoch, index))
             image, label = self.images[index]
         return {"images": image, "labels": label}
 
@@ -145,11 +146,14 @@ class PromptDataModule(pl.LightningDataModule):
         new_splits: DatasetSplits | None = None,
         **options: Any,
     ) -> PromptDataModule:
-        """Few-shot ``splits.train_x`` with the per-template view transform; base (and new) test sets."""
+        """Few-shot ``splits.train_x`` with the per-template view transform; base (and new) validation sets.
+
+        The per-epoch evaluation reads the validation splits: the test splits stay unseen until the end.
+        """
         seed = options.get("seed", 1)
-        val_sets = {"base": SeededViewsDataset(splits.test, eval_transform)}
+        val_sets = {"base": SeededViewsDataset(splits.val, eval_transform)}
         if new_splits is not None:
-            val_sets["new"] = SeededViewsDataset(new_splits.test, eval_transform)
+            val_sets["new"] = SeededViewsDataset(new_splits.val, eval_transform)
         return cls(SeededViewsDataset(splits.train_x, train_transform, seed=seed), val_sets, **options)
 
     @property

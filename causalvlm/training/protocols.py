@@ -48,6 +48,7 @@ from causalvlm.training.methods import (
 from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import split_digest, weights_sha256
 from causalvlm.training.trainer import fit, resolve_precision
+from causalvlm.training.view_bank import ViewBank, ViewBankDataset
 
 RANDOM_INIT_SEED = 0  # the seed of a backbone built without weights (--pretrained none)
 
@@ -97,6 +98,8 @@ class ProtocolRunner:
         self.config, self.backbone, self.log = config, backbone, log
         self._given_context = dict(run_context or {})
         self.features = FeatureCache(backbone, batch_size=config.train.eval_batch_size)
+        draws = config.train.view_bank
+        self.view_bank = ViewBank(backbone, draws, config.train.eval_batch_size) if draws else None
         self._splits: dict[tuple[str, str, int], DatasetSplits] = {}
         self._fit_rates: dict[str, float | None] = {}  # images/s of the first real fit of each method
         self._prepared = False
@@ -204,6 +207,8 @@ class ProtocolRunner:
             "data": {
                 "train": split_digest(train.train_x, self._root(dataset), with_sizes=True),
                 **{f"eval_{name}": split_digest(s.test, eval_roots[name]) for name, s in evals.items()},
+                # the per-epoch curve reads the validation splits
+                **{f"val_{n}": split_digest(s.val, eval_roots[n]) for n, s in evals.items() if s.val},
             },
             "train": {
                 "max_epochs": tc.max_epochs,
@@ -211,6 +216,8 @@ class ProtocolRunner:
                 "devices": tc.devices,
                 "precision": resolve_precision(tc),
                 "validate_every_epoch": tc.validate_every_epoch,
+                "val_every_n_epochs": tc.val_every_n_epochs,
+                "view_bank": tc.view_bank,
                 "optim": asdict(tc.optim),
             },
             **self.run_context(),
@@ -259,11 +266,20 @@ class ProtocolRunner:
             }
         )
 
-    def _train_set(self, spec: MethodSpec, splits: DatasetSplits, seed: int) -> torch.utils.data.Dataset:
+    def _train_set(
+        self, spec: MethodSpec, classifier: Any, splits: DatasetSplits, seed: int
+    ) -> torch.utils.data.Dataset:
         if uses_cached_features(spec):
             features, labels = self.features.get(splits.train_x)
             return FeatureDataset(features, labels)
-        return SeededViewsDataset(splits.train_x, build_view_transform(spec, self.backbone), seed=seed)
+        transform = build_view_transform(spec, self.backbone)
+        # A bank of encoded views needs image features that no learned parameter touches.
+        if self.view_bank is not None and not getattr(classifier.mediator, "image_side_trainable", False):
+            views = 1 if spec.shared_view else spec.templates
+            features = self.view_bank.get(splits.train_x, transform, key=(spec.augmentation, views))
+            labels = torch.tensor([d.label for d in splits.train_x])
+            return ViewBankDataset(features, labels, seed=seed)
+        return SeededViewsDataset(splits.train_x, transform, seed=seed)
 
     def train_and_evaluate(
         self,
@@ -279,19 +295,22 @@ class ProtocolRunner:
             spec, self.backbone, train_splits.classnames, train_splits.template, scm=self.config.scm
         )
         eval_features = {name: self.features.get(s.test) for name, s in eval_sets.items()}
+        # The per-epoch history (the paper's Fig. 1b) reads each set's validation split, never its test split;
+        # a set without validation images has no curve.
+        val_features = {name: self.features.get(s.val) for name, s in eval_sets.items() if s.val}
         initial = {
             f"{name}_acc": evaluate_features(
-                classifier, *eval_features[name], eval_sets[name].classnames
+                classifier, *val_features[name], eval_sets[name].classnames
             ).accuracy
-            for name in eval_sets
+            for name in val_features
         }
-        history = [{"epoch": 0.0, **initial}]
+        history = [{"epoch": 0.0, **initial}] if initial else []
         if spec.trains:
             run_dir = self._run_dir(spec, dataset, seed)
             train_cfg = self._train_config(run_dir)
             datamodule = PromptDataModule(
-                self._train_set(spec, train_splits, seed),
-                {name: FeatureDataset(*eval_features[name]) for name in eval_sets},
+                self._train_set(spec, classifier, train_splits, seed),
+                {name: FeatureDataset(*val_features[name]) for name in val_features},
                 batch_size=train_cfg.batch_size,
                 eval_batch_size=train_cfg.eval_batch_size,
                 num_workers=train_cfg.num_workers,
@@ -308,7 +327,7 @@ class ProtocolRunner:
                 classifier,
                 datamodule,
                 train_cfg,
-                eval_classnames={name: s.classnames for name, s in eval_sets.items()},
+                eval_classnames={name: eval_sets[name].classnames for name in val_features},
                 ckpt_path=ckpt,
                 run_name=f"{_slug(spec.label)}-{_slug(dataset)}-seed{seed}",
                 run_config=run_config,

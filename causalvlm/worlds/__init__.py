@@ -19,7 +19,15 @@ from causalvlm.worlds.factors import (
 )
 from causalvlm.worlds.render import IMAGE_SIZE, render, render_pil
 from causalvlm.worlds.shapes import SHAPE_NAMES
-from causalvlm.worlds.task import TEMPLATE, build_shapeworld, load_factors, make_task
+from causalvlm.worlds.task import (
+    TASK_OPTIONS,
+    TEMPLATE,
+    TEMPLATE_STARTS,
+    WorldOptions,
+    build_shapeworld,
+    load_factors,
+    make_task,
+)
 from causalvlm.worlds.tiny_clip import (
     TINY_CLIP_ARCH,
     TINY_CLIP_CHECKPOINT,
@@ -36,7 +44,9 @@ __all__ = [
     "IMAGE_SIZE",
     "OBJECT_COLOURS",
     "SHAPE_NAMES",
+    "TASK_OPTIONS",
     "TEMPLATE",
+    "TEMPLATE_STARTS",
     "TEXTURES",
     "TINY_CLIP_ARCH",
     "TINY_CLIP_CHECKPOINT",
@@ -44,6 +54,7 @@ __all__ = [
     "CaptionConfig",
     "CaptionedBatches",
     "Factors",
+    "WorldOptions",
     "RenderedImages",
     "build_shapeworld",
     "caption",
