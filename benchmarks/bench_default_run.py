@@ -25,12 +25,11 @@ from collections.abc import Callable
 
 import torch
 
-from causalvlm.training.experiment import build_experiment, prepare_world, validate_experiment
+from causalvlm.training.config import build_experiment
+from causalvlm.training.experiment import prepare_world, validate_experiment
 from causalvlm.training.methods import build_view_transform, method_spec
 from causalvlm.training.protocols import ProtocolRunner, load_backbone
 from causalvlm.training.view_bank import ViewBank
-
-PAPER_LOSS = {"aggregator_options": {"fuse_loss": False, "kl_weight": 0.0}}
 
 
 def timed(run: Callable[[], object]) -> tuple[float, float]:
@@ -41,18 +40,18 @@ def timed(run: Callable[[], object]) -> tuple[float, float]:
 
 def make_runner(root: str, train: dict) -> tuple[ProtocolRunner, object]:
     config = build_experiment(None, {"data_root": root, "out": root, "seeds": [1, 2, 3], "train": train})
-    protocol, _ = validate_experiment(config)
-    prepare_world(config, protocol)
-    protocol.runs_dir = None
-    return ProtocolRunner(
-        protocol, load_backbone(config.backbone, config.pretrained), log=lambda m: None
-    ), config
+    config, _ = validate_experiment(config)
+    prepare_world(config, config)
+    backbone = load_backbone(config.backbone, config.pretrained)
+    runner = ProtocolRunner(config, backbone, log=lambda m: None)
+    runner._run_dir = lambda *args: None  # timing only: no checkpoints or logs
+    return runner, config
 
 
 def fit_once(runner: ProtocolRunner, seed: int = 1) -> None:
     base = runner._build("shapeworld", "base", seed)
     new = runner._build("shapeworld", "new", seed)
-    runner.train_and_evaluate(method_spec("cdc", **PAPER_LOSS), base, {"base": base, "new": new}, seed, "")
+    runner.train_and_evaluate(method_spec("cdc"), base, {"base": base, "new": new}, seed, "")
 
 
 def row(name: str, default: tuple[float, float], other: tuple[float, float], labels: tuple[str, str]) -> None:
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     row("validation", full, every, ("every 10 epochs", "every epoch"))
     rows.append({"lever": "validation", "default": full, "other": every})
 
-    transform = build_view_transform(method_spec("cdc", **PAPER_LOSS), runner.backbone)
+    transform = build_view_transform(method_spec("cdc"), runner.backbone)
     draws = [runner._build("shapeworld", "base", s).train_x for s in (1, 2, 3)]
 
     def shared() -> None:

@@ -28,7 +28,7 @@ from causalvlm.scm import SCM
 def plot_accuracy_per_epoch(
     histories: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path, title: str = ""
 ) -> Path:
-    """One line per (method, class set): accuracy after each training epoch; epoch 0 is the initial prompt."""
+    """One line per (method, class set): validation accuracy in training; epoch 0 is the initial prompt."""
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
     styles = {"base": "-", "new": "--"}
@@ -56,7 +56,7 @@ def plot_accuracy_per_epoch(
             )
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy (%)")
-    axes.set_title(title or "Base / new accuracy per epoch")
+    axes.set_title(title or "Base / new accuracy per epoch (validation split)")
     axes.grid(alpha=0.3)
     if axes.lines:
         axes.legend(fontsize=8)

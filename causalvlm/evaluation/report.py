@@ -102,9 +102,7 @@ def write_report(
         for method, by_dataset in payload.get("history", {}).items()
         if by_dataset
     }
-    path = out_dir / FIGURES["accuracy_per_epoch"]
-    title = "Base / new accuracy per epoch (validation split)"  # the history never reads a test split
-    written.append(plot_accuracy_per_epoch(histories, path, title=title))
+    written.append(plot_accuracy_per_epoch(histories, out_dir / FIGURES["accuracy_per_epoch"]))
 
     # Reliability of each method on the first evaluation set it has (base classes / source dataset).
     curves = {}

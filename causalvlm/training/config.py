@@ -38,7 +38,6 @@ from causalvlm.validation import (
     require_number,
     shown,
 )
-from causalvlm.worlds.task import check_task_options
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
 CROSS_DATASET_TARGETS = (
@@ -54,6 +53,7 @@ SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 # (training/rho_sweep.py) is the experiment about the spurious cue.
 WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
 WORLD_FIXED = ("root", "shots", "seed")  # make_task arguments the experiment sets itself
+WORLD_OPTION_RANGES = worlds.WORLD_OPTION_RANGES
 
 
 @dataclass
@@ -281,16 +281,17 @@ class ExperimentConfig:
     def _check_world(self) -> None:
         """``world`` holds make_task options (rho, n_test_per_class, ...); check them as make_task would."""
         options = check_arguments(worlds.make_task, self.world, "world", exclude=WORLD_FIXED)
-        try:  # world options (noise_max, ...) and the pool size, as make_task checks them
-            check_task_options({**WORLD_TASK, **options})
-        except ValueError as error:
-            raise ConfigError("world", str(error)) from None
         if "rho" in options:
             require_number(options["rho"], "world.rho", minimum=0, maximum=1)
         if "n_test_per_class" in options:
             require_int(options["n_test_per_class"], "world.n_test_per_class", minimum=1)
         if "n_val_per_class" in options:
             require_int(options["n_val_per_class"], "world.n_val_per_class", minimum=0)
+        if options.get("n_train_per_class") is not None:
+            require_int(options["n_train_per_class"], "world.n_train_per_class", minimum=self.shots)
+        for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
+            if options.get(name) is not None:
+                require_number(options[name], f"world.{name}", minimum=low, maximum=high)
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
                 worlds.sample_factors(

@@ -15,6 +15,7 @@ the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from causalvlm.aggregators import AGGREGATORS
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.mediators import AUGMENTATIONS
+from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
 from causalvlm.scm import SCM
 
 METHODS = ("zeroshot", "coop", "cdc")
@@ -80,13 +81,25 @@ def method_spec(
     beta: float | None = None,
     gamma: float | None = None,
     aggregator_options: dict[str, Any] | None = None,
+    mediator_options: dict[str, Any] | None = None,
 ) -> MethodSpec:
     """The preset for ``method`` with the ablation flags applied; bad combinations raise ValueError.
 
     ``aggregator_options`` are keyword arguments of the aggregator (e.g. ``{"evidence_scale": 2.0}`` for
     ``ds``); they are checked by building the aggregator once, so a bad option fails here.
+    ``mediator_options`` are keyword arguments of the mediator over the preset's (e.g. the template starts
+    ``{"ctx_init": [...]}``); their names are checked against the mediator's constructor here.
     """
     spec = _preset(method, templates, aggregator, no_vsd, aug, beta, gamma)
+    if mediator_options:
+        parameters = inspect.signature(MEDIATORS.get(spec.mediator)).parameters
+        valid = sorted(set(parameters) - {"self", "backbone", "classnames", "template", "num_templates"})
+        unknown = sorted(set(mediator_options) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"unknown mediator_options {unknown} for mediator {spec.mediator!r}; valid: {valid}"
+            )
+        spec = replace(spec, mediator_options={**spec.mediator_options, **mediator_options})
     if not aggregator_options:
         return spec
     AGGREGATORS.build(spec.aggregator, **aggregator_options)  # unknown or bad options raise now

@@ -63,6 +63,15 @@ CATEGORICAL_FACTORS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The allowed range of each world option: below size 0.25 the small objects vanish, above 1.3 the large ones
+# leave the 64 px canvas; rotation beyond ±180° repeats itself.
+WORLD_OPTION_RANGES: dict[str, tuple[float, float]] = {
+    "noise_max": (0.0, 1.0),
+    "size_scale": (0.25, 1.3),
+    "rotation_range": (0.0, 180.0),
+}
+
+
 @dataclass(frozen=True)
 class WorldOptions:
     """How hard the world's images are: the ranges of the nuisance factors that blur the shape.
@@ -78,15 +87,10 @@ class WorldOptions:
     rotation_range: float = ROTATION_RANGE_DEG  # rotation ~ Uniform[−r, r] degrees
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.noise_max <= 1.0:
-            raise ValueError(f"world option noise_max must be in [0, 1], got {self.noise_max!r}")
-        if not 0.25 <= self.size_scale <= 1.3:
-            # below 0.25 the small objects vanish; above 1.3 the large ones leave the 64 px canvas
-            raise ValueError(f"world option size_scale must be in [0.25, 1.3], got {self.size_scale!r}")
-        if not 0.0 <= self.rotation_range <= 180.0:
-            raise ValueError(
-                f"world option rotation_range must be in [0, 180] degrees, got {self.rotation_range!r}"
-            )
+        for name, (low, high) in WORLD_OPTION_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"world option {name} must be in [{low:g}, {high:g}], got {value!r}")
 
 
 @dataclass(frozen=True)

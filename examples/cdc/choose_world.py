@@ -18,11 +18,9 @@ Nothing here reads a test split (see world_validation.py).
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from world_validation import (
-    CDC_OPTIONS,
     quiet,
     runner_for,
     train_on_validation,
@@ -71,8 +69,6 @@ def main(argv: list[str] | None = None) -> None:
     print("| method | seed | base | new | HM |\n|---|---|---|---|---|")
     coop_crops = method_spec("coop", aug="aug2")
     for spec in [specs[0], coop_crops, *specs[1:]]:
-        if spec.method == "cdc":
-            spec = replace(spec, aggregator_options=CDC_OPTIONS["aggregator_options"])
         label = f"{spec.label} ({spec.augmentation})"
         rows = []
         for seed in args.seeds:

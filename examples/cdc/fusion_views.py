@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import replace
 
 import torch
 from torchvision import transforms as T
-from world_validation import CDC_OPTIONS, quiet, runner_for, validation_splits, validation_world
+from world_validation import quiet, runner_for, validation_splits, validation_world
 
 from causalvlm.aggregators.opinions import opinion_from_evidence
 from causalvlm.mediators.augmentations import (
@@ -103,8 +102,12 @@ def study(root: str, seeds: Sequence[int], view_sets: dict[str, Sequence[int]]) 
     runner._evaluate = keep
     rows = []
     for label, indices in view_sets.items():
-        spec = method_spec("cdc", templates=len(indices), aug=register_view_set(indices), **CDC_OPTIONS)
-        spec = replace(spec, mediator_options={**spec.mediator_options, "ctx_init": list(TEMPLATE_STARTS)})
+        spec = method_spec(
+            "cdc",
+            templates=len(indices),
+            aug=register_view_set(indices),
+            mediator_options={"ctx_init": list(TEMPLATE_STARTS)},
+        )
         for seed in seeds:
             splits = validation_splits(root, seed)
             runner.train_and_evaluate(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,13 @@ import torch
 
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.data.splits import read_split_json, subsample_classes
-from causalvlm.training.experiment import build_experiment, validate_experiment
+from causalvlm.training.config import build_experiment
+from causalvlm.training.experiment import validate_experiment
 from causalvlm.training.protocols import ProtocolRunner, load_backbone
 from causalvlm.worlds import make_task
 from causalvlm.worlds.task import DATASET_DIRNAME, IMAGE_DIRNAME, SPLIT_FILE
 
 VAL_PER_CLASS = 50
-# CDC's method options in these studies: the paper's loss L_t-ce without TMC's fused term and KL annealing.
-CDC_OPTIONS = {"aggregator_options": {"fuse_loss": False, "kl_weight": 0.0}}
 
 
 def quiet() -> None:
@@ -57,15 +57,14 @@ def validation_splits(root: str | os.PathLike, seed: int) -> dict[str, DatasetSp
 
 
 def runner_for(settings: dict[str, Any]) -> tuple[ProtocolRunner, list]:
-    """A protocol runner of the default experiment with ``settings`` applied (nothing is written)."""
-    config = build_experiment(None, {"out": "unused", **settings})
-    protocol, specs = validate_experiment(config)
+    """A protocol runner of the default experiment with ``settings`` applied; it keeps no run folders."""
+    config = build_experiment(None, {"out": tempfile.mkdtemp(prefix="study-"), **settings})
+    config, specs = validate_experiment(config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    protocol.runs_dir = None  # no checkpoints or logs for a study
-    return ProtocolRunner(
-        protocol, load_backbone(config.backbone, config.pretrained), log=lambda m: None
-    ), specs
+    runner = ProtocolRunner(config, load_backbone(config.backbone, config.pretrained), log=lambda m: None)
+    runner._run_dir = lambda *args: None  # a study compares settings under one label: no checkpoints
+    return runner, specs
 
 
 def train_on_validation(runner: ProtocolRunner, spec, root: str | os.PathLike, seed: int):

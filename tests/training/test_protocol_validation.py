@@ -6,7 +6,8 @@ import pytest
 
 from causalvlm.training import TrainConfig, method_spec
 from causalvlm.training import protocols as protocols_module
-from causalvlm.training.protocols import ProtocolConfig, ProtocolRunner
+from causalvlm.training.config import ExperimentConfig
+from causalvlm.training.protocols import ProtocolRunner
 from causalvlm.training.view_bank import ViewBankDataset
 from causalvlm.worlds import make_task
 
@@ -20,8 +21,10 @@ def world(tmp_path_factory):
 
 
 def _runner(world, backbone, view_bank: int, spec) -> ProtocolRunner:
-    train = TrainConfig(max_epochs=2, batch_size=8, view_bank=view_bank)
-    config = ProtocolConfig(data_root=str(world), shots=1, seeds=[1], methods=[spec], train=train)
+    train = TrainConfig(max_epochs=2, batch_size=8, view_bank=view_bank, val_every_n_epochs=1)
+    config = ExperimentConfig(
+        data_root=str(world), out=str(world / "out"), shots=1, seeds=[1], methods=[spec], train=train
+    )
     return ProtocolRunner(config, backbone, log=lambda message: None)
 
 
