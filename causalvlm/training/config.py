@@ -391,7 +391,10 @@ def config_from_layers(
     layers: Sequence[tuple[str, Mapping[str, Any]]], option_names: Mapping[str, str] | None = None
 ) -> ExperimentConfig:
     """Build the config from merged layers; an error names the key's source and, for options, the option."""
-    merged, origin = merge_layers(layers)
+    # The default run's training recipe is ExperimentConfig's default ``train``, not TrainConfig's class
+    # defaults: a layer that sets only some train keys (``--epochs``) keeps the recipe's other values.
+    train_default = next(f for f in fields(ExperimentConfig) if f.name == "train").default_factory()
+    merged, origin = merge_layers([("defaults", {"train": train_default}), *layers])
     try:
         return from_mapping(ExperimentConfig, merged)
     except ConfigError as error:

@@ -2,7 +2,7 @@
 
 CLIP's image tower is frozen, so the feature of an augmented view depends only on the image and on the random
 draw of the augmentation. :class:`ViewBank` draws K augmentations of every training image, each under a seed
-fixed by the image's path and the draw index k, and encodes them once; an image in several seeds' few-shot
+fixed by the image's content and the draw index k, and encodes them once; an image in several seeds' few-shot
 sets is encoded once for all of them. :class:`ViewBankDataset` then gives epoch e of run seed s the draw
 
     k(s, e, i) = π_{s,i}[e mod K],   π_{s,i} a permutation of 0..K−1 seeded by (s, i),
@@ -28,9 +28,10 @@ from causalvlm.data import Datum
 from causalvlm.training.datamodule import _key, sample_seed
 
 
-def path_seed(path: str) -> int:
-    """A stable 62-bit integer for an image path (the same in every process and run)."""
-    return int.from_bytes(hashlib.sha1(path.encode()).digest()[:8], "big") >> 2
+def image_seed(path: str) -> int:
+    """A stable 62-bit integer for the image file's bytes: the same wherever the dataset folder lives."""
+    with open(path, "rb") as f:
+        return int.from_bytes(hashlib.sha1(f.read()).digest()[:8], "big") >> 2
 
 
 def _load(datum: Datum) -> Image.Image:
@@ -70,11 +71,11 @@ class ViewBank:
             batch.clear()
 
         for datum in pending:
-            image = _load(datum)
+            image, seed = _load(datum), image_seed(datum.impath)
             for k in range(self.draws):
                 with torch.random.fork_rng(devices=[]):
                     # the CPU generator only: torch.manual_seed also queues CUDA seeding, far slower here
-                    torch.default_generator.manual_seed(sample_seed(path_seed(datum.impath), k, 0))
+                    torch.default_generator.manual_seed(sample_seed(seed, k, 0))
                     batch.append(transform(image))
                 if len(batch) * batch[0].shape[0] >= self.batch_size:
                     flush()
@@ -130,4 +131,4 @@ class ViewBankDataset(Dataset):
         return {"features": self.features[index, self.draw(index, epoch)], "labels": self.labels[index]}
 
 
-__all__ = ["ViewBank", "ViewBankDataset", "path_seed"]
+__all__ = ["ViewBank", "ViewBankDataset", "image_seed"]

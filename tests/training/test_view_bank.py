@@ -8,7 +8,7 @@ import torch
 from causalvlm.data import DATASETS
 from causalvlm.training import build_view_transform, method_spec
 from causalvlm.training.datamodule import sample_seed
-from causalvlm.training.view_bank import ViewBank, ViewBankDataset, path_seed
+from causalvlm.training.view_bank import ViewBank, ViewBankDataset, image_seed
 
 
 @pytest.fixture()
@@ -21,11 +21,11 @@ def test_bank_holds_the_seeded_draws_of_each_image(backbone, train_x):
     bank = ViewBank(backbone, draws=3, batch_size=4)
     features = bank.get(train_x, transform, key=("aug2", 2))
     assert features.shape == (len(train_x), 3, 2, backbone.embed_dim)
-    # draw k of image i is the transform under the seed fixed by (path, k): recompute one by hand
+    # draw k of image i is the transform under the seed fixed by (image bytes, k): recompute one by hand
     from PIL import Image
 
     with Image.open(train_x[1].impath) as image, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(sample_seed(path_seed(train_x[1].impath), 2, 0))
+        torch.manual_seed(sample_seed(image_seed(train_x[1].impath), 2, 0))
         views = transform(image.convert("RGB"))
     with torch.no_grad():
         expected = backbone.encode_image(views)
