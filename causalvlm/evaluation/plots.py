@@ -85,7 +85,7 @@ def accuracy_per_epoch_figure(
             )
     axes.set_xlabel("epoch (0 = before training)")
     axes.set_ylabel("accuracy (%)")
-    title = title or "Base (solid) and new (dashed) accuracy per epoch"
+    title = title or "Base (solid) and new (dashed) accuracy per epoch (validation split)"
     axes.set_title(title + (f"\n{seeds}" if seeds else ""), fontsize=10)
     axes.grid(alpha=0.3)
     if axes.lines:
@@ -229,25 +229,29 @@ def plot_scm(scm: SCM, path: str | Path, highlight: Sequence[str] = ("S",)) -> P
 
 
 def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """HM (left) and new-class accuracy (right) against ρ, one line per method, ± std over seeds as bars.
+    """Base, new and HM accuracy on the interventional test split against ρ, one line per method.
 
-    ``rows`` are ``{"rho", "method", "hm", "hm_std", "new", "new_std"}`` records (see
-    :func:`causalvlm.training.rho_sweep.sweep_rho`).
+    ``rows`` are ``{"rho", "method", "base", "base_std", "new", "new_std", "hm", "hm_std"}`` records (see
+    :func:`causalvlm.training.rho_sweep.sweep_rho`); error bars are ± std over seeds.
     """
-    figure = Figure(figsize=(9, 3.6))
-    axes_hm, axes_new = figure.subplots(1, 2)
+    figure = Figure(figsize=(12, 3.6))
+    panels = dict(zip(("base", "new", "hm"), figure.subplots(1, 3), strict=True))
     for method in dict.fromkeys(row["method"] for row in rows):
         mine = sorted((row for row in rows if row["method"] == method), key=lambda row: row["rho"])
         rhos = [row["rho"] for row in mine]
-        axes_hm.errorbar(rhos, [r["hm"] for r in mine], [r["hm_std"] for r in mine], marker="o", label=method)
-        axes_new.errorbar(
-            rhos, [r["new"] for r in mine], [r["new_std"] for r in mine], marker="o", label=method
-        )
-    for axes, what in ((axes_hm, "HM of base and new (%)"), (axes_new, "new-class accuracy (%)")):
+        for key, axes in panels.items():
+            values, spread = [r[key] for r in mine], [r[f"{key}_std"] for r in mine]
+            axes.errorbar(rhos, values, spread, marker="o", label=method)
+    labels = {
+        "base": "base-class accuracy (%)",
+        "new": "new-class accuracy (%)",
+        "hm": "HM of base and new (%)",
+    }
+    for key, axes in panels.items():
         axes.set_xlabel("ρ (training colour–class agreement)")
-        axes.set_ylabel(what)
+        axes.set_ylabel(labels[key])
         axes.grid(alpha=0.3)
-    axes_hm.legend(fontsize=8)
+    panels["base"].legend(fontsize=8)
     figure.suptitle("Data misalignment: spurious colour cue of strength ρ in the few-shot training set")
     figure.tight_layout()
     return atomic_save_figure(figure, path)

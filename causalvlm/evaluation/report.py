@@ -96,7 +96,7 @@ def write_report(
     (out_dir / RESULTS_JSON).unlink(missing_ok=True)  # no results.json until everything beside it is new
     written: list[Path] = []
 
-    # Fig. 1b: one curve pair per method on the first dataset (its first seed).
+    # Fig. 1b: one curve pair per method on the first dataset (its first seed), on validation images.
     histories = {
         method: next(iter(by_dataset.values()))
         for method, by_dataset in payload.get("history", {}).items()

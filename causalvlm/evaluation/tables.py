@@ -227,6 +227,10 @@ def results_markdown(payload: Mapping[str, Any]) -> str:
             "HM = HM(mean base, mean new) per dataset; the average row is mean Base, mean New and HM of "
             "those two (the paper's rule)."
         )
+    if payload.get("world"):  # the generated world's task.json: say which world the numbers are from
+        world = payload["world"]
+        options = ", ".join(f"{k} = {v:g}" for k, v in world.get("world_options", {}).items())
+        lines.append(f"World: ρ = {world.get('rho', 0):g}, {options}.")
     delta = payload.get("delta") or {}
     if delta.get("baseline"):
         lines.append(

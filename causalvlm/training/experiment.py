@@ -8,6 +8,7 @@ With no options the experiment is the generated ShapeWorld task with the tiny CL
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -15,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
@@ -42,6 +44,7 @@ from causalvlm.training.output_lock import (
 from causalvlm.training.preflight import check_backbone_options, preflight
 from causalvlm.training.protocols import ProtocolRunner
 from causalvlm.training.run_identity import backbone_identity
+from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 
 
 def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, list[MethodSpec]]:
@@ -53,18 +56,24 @@ def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, lis
     return config, config.method_specs()
 
 
-def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> None:
-    """Write the ShapeWorld task under data_root when the experiment uses it and it is not there yet."""
+def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
+    """Write the ShapeWorld task under data_root when the experiment uses it; return its ``task.json``.
+
+    With ``make_world`` the task is (re)written unless one made with the same parameters is there, so a
+    changed world option never meets a stale world; without it an existing task is read as it is.
+    """
     if "shapeworld" not in [*protocol.datasets, *protocol.targets]:
-        return
+        return None
     root = world_root(protocol)
-    try:
-        DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
-    except FileNotFoundError:
-        if not config.make_world:
-            raise
+    if config.make_world:
         Path(root).mkdir(parents=True, exist_ok=True)
         worlds.make_task(root, shots=protocol.shots, seed=1, **{**WORLD_TASK, **config.world})
+    else:
+        DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
+    task_file = Path(root) / WORLD_DIRNAME / "task.json"
+    if not task_file.is_file():
+        return None
+    return {k: v for k, v in json.loads(task_file.read_text()).items() if k != "classnames"}
 
 
 def world_root(protocol: ExperimentConfig) -> str:
@@ -74,11 +83,19 @@ def world_root(protocol: ExperimentConfig) -> str:
     )
 
 
-def run_context(config: ExperimentConfig, protocol: ExperimentConfig, backbone: FrozenCLIP) -> dict[str, Any]:
-    """What a run's numbers depend on beyond the protocol: the backbone (weights by hash) and the world."""
+def run_context(
+    config: ExperimentConfig,
+    protocol: ExperimentConfig,
+    backbone: FrozenCLIP,
+    world: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a run's numbers depend on beyond the protocol: the backbone (weights by hash) and the world.
+
+    ``world`` is the task's ``task.json`` (world options and pool included) when there is one.
+    """
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
     if "shapeworld" in [*protocol.datasets, *protocol.targets]:
-        context["world"] = _jsonable({**WORLD_TASK, **config.world})
+        context["world"] = _jsonable(world if world is not None else {**WORLD_TASK, **config.world})
     return context
 
 
@@ -96,20 +113,22 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     with sigterm_as_exit() if main_process else nullcontext(), lock:
         if main_process:
             _take_over(lock, config, log)
-        prepare_world(config, protocol)
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        world = prepare_world(config, protocol)
         backbone = load_backbone(config.backbone, config.pretrained)
         # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
         # Computed before training (it needs none), so a task without recorded factors fails before any work.
         on_world = "shapeworld" in protocol.datasets
         probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
-        context = run_context(config, protocol, backbone)
+        context = run_context(config, protocol, backbone, world)
         runner = ProtocolRunner(protocol, backbone, log=log, run_context=context)
         runner.prepare()  # every data and run-directory check, before anything is deleted or trained
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
                 log(f"--overwrite: removed {path}")
         output = runner.run()
-        _write_report(config, protocol, specs, output, probe)
+        _write_report(config, protocol, specs, output, probe, world)
     return Path(config.out)
 
 
@@ -131,6 +150,7 @@ def _write_report(
     specs: list[MethodSpec],
     output: Any,
     probe: ProbeResult | None,
+    world: Mapping[str, Any] | None = None,
 ) -> None:
     payload = build_payload(
         protocol.protocol,
@@ -142,6 +162,8 @@ def _write_report(
         delta_vs=config.delta_vs,
         probe=probe,
     )
+    if world is not None:  # the generated world's task.json: which world the numbers come from
+        payload["world"] = _jsonable(world)
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
 

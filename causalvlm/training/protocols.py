@@ -53,6 +53,7 @@ from causalvlm.training.methods import (
 from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import split_digest, weights_sha256
 from causalvlm.training.trainer import fit, resolve_precision
+from causalvlm.training.view_bank import ViewBank, ViewBankDataset
 
 # Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
 TEST_VIEW_SEED = 0
@@ -88,6 +89,8 @@ class ProtocolRunner:
         self.config, self.backbone, self.log = config, backbone, log
         self._given_context = dict(run_context or {})
         self.features = FeatureCache(backbone, batch_size=config.train.eval_batch_size)
+        draws = config.train.view_bank
+        self.view_bank = ViewBank(backbone, draws, config.train.eval_batch_size) if draws else None
         self._splits: dict[tuple[str, str, int], DatasetSplits] = {}
         self._fit_rates: dict[str, float | None] = {}  # images/s of the first real fit of each method
         self._prepared = False
@@ -195,6 +198,8 @@ class ProtocolRunner:
             "data": {
                 "train": split_digest(train.train_x, self._root(dataset), with_sizes=True),
                 **{f"eval_{name}": split_digest(s.test, eval_roots[name]) for name, s in evals.items()},
+                # the per-epoch curve reads the validation splits
+                **{f"val_{n}": split_digest(s.val, eval_roots[n]) for n, s in evals.items() if s.val},
             },
             "train": {
                 "max_epochs": tc.max_epochs,
@@ -202,6 +207,8 @@ class ProtocolRunner:
                 "devices": tc.devices,
                 "precision": resolve_precision(tc),
                 "validate_every_epoch": tc.validate_every_epoch,
+                "val_every_n_epochs": tc.val_every_n_epochs,
+                "view_bank": tc.view_bank,
                 "optim": asdict(tc.optim),
             },
             **self.run_context(),
@@ -286,7 +293,14 @@ class ProtocolRunner:
         if uses_cached_features(spec) and classifier.caches_image_features:
             features, labels = self.features.get(splits.train_x)
             return FeatureDataset(features, labels)
-        return SeededViewsDataset(splits.train_x, build_view_transform(spec, self.backbone), seed=seed)
+        transform = build_view_transform(spec, self.backbone)
+        # A bank of encoded views needs image features that no learned parameter touches.
+        if self.view_bank is not None and not getattr(classifier.mediator, "image_side_trainable", False):
+            views = 1 if spec.shared_view else spec.templates
+            features = self.view_bank.get(splits.train_x, transform, key=(spec.augmentation, views))
+            labels = torch.tensor([d.label for d in splits.train_x])
+            return ViewBankDataset(features, labels, seed=seed)
+        return SeededViewsDataset(splits.train_x, transform, seed=seed)
 
     def train_and_evaluate(
         self,
@@ -301,18 +315,20 @@ class ProtocolRunner:
         classifier = build_classifier(
             spec, self.backbone, train_splits.classnames, train_splits.template, scm=self.config.scm
         )
-        eval_data = {name: self._eval_set(spec, classifier, s.test) for name, s in eval_sets.items()}
+        # The per-epoch history (the paper's Fig. 1b) reads each set's validation split, never its test split;
+        # a set without validation images has no curve.
+        val_data = {name: self._eval_set(spec, classifier, s.val) for name, s in eval_sets.items() if s.val}
         initial = {
-            f"{name}_acc": self._evaluate_on(classifier, eval_data[name], eval_sets[name].classnames).accuracy
-            for name in eval_sets
+            f"{name}_acc": self._evaluate_on(classifier, val_data[name], eval_sets[name].classnames).accuracy
+            for name in val_data
         }
-        history = [{"epoch": 0.0, **initial}]
+        history = [{"epoch": 0.0, **initial}] if initial else []
         if spec.trains:
             run_dir = self._run_dir(spec, dataset, seed)
             train_cfg = self._train_config(spec, run_dir)
             datamodule = PromptDataModule(
                 self._train_set(spec, classifier, train_splits, seed),
-                eval_data,
+                val_data,
                 batch_size=train_cfg.batch_size,
                 eval_batch_size=train_cfg.eval_batch_size,
                 num_workers=train_cfg.num_workers,
@@ -329,7 +345,7 @@ class ProtocolRunner:
                 classifier,
                 datamodule,
                 train_cfg,
-                eval_classnames={name: s.classnames for name, s in eval_sets.items()},
+                eval_classnames={name: eval_sets[name].classnames for name in val_data},
                 ckpt_path=ckpt,
                 run_name=f"{_slug(spec.label)}-{_slug(dataset)}-seed{seed}",
                 run_config=run_config,
@@ -337,6 +353,8 @@ class ProtocolRunner:
             classifier = module.classifier
             history += module.history
             self._fit_rates.setdefault(spec.label, module.train_images_per_s)
+        # The test splits are read once, by the final model.
+        eval_data = {name: self._eval_set(spec, classifier, s.test) for name, s in eval_sets.items()}
         results = {
             name: self._evaluate(spec, classifier, train_splits, eval_sets[name], eval_data[name])
             for name in eval_sets

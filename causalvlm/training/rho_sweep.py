@@ -1,9 +1,11 @@
 """Sweep the data misalignment of the world: run one experiment per strength ρ of the spurious colour cue.
 
-In the few-shot training set of ShapeWorld the object colour agrees with the class with probability ρ
-(``causalvlm.worlds.sample_factors``); the test set keeps colour independent of the class, i.e. it samples
-the interventional distribution. The sweep trains and evaluates every method at each ρ and records base, new
-and HM accuracy, so the figure shows how each method degrades as the spurious cue strengthens.
+In ShapeWorld's training pool (and validation split) the object colour agrees with the class with probability
+ρ (``causalvlm.worlds.sample_factors``), so every seed's few-shot draw carries the cue; the test split keeps
+colour independent of the class, i.e. it samples the interventional distribution P(Y | do(x)) is about. The
+sweep runs the default experiment at each ρ (ρ = 0 is the default run itself) and records base, new and HM
+accuracy on that test split, so the figure shows how each method's accuracy falls as the cue strengthens: a
+method that learned "colour → class" loses exactly where colour stops agreeing.
 """
 
 from __future__ import annotations

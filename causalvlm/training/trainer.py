@@ -72,6 +72,8 @@ def build_trainer(
         log_every_n_steps=config.log_every_n_steps,
         num_sanity_val_steps=0,
         limit_val_batches=None if validate else 0,
+        # a run shorter than the validation interval still gets its curve's end point
+        check_val_every_n_epoch=min(config.val_every_n_epochs, config.max_epochs),
         use_distributed_sampler=False,
         default_root_dir=config.log_dir or config.checkpoint_dir,
     )

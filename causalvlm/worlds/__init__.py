@@ -13,13 +13,22 @@ from causalvlm.worlds.factors import (
     FACTOR_NAMES,
     OBJECT_COLOURS,
     TEXTURES,
+    WORLD_OPTION_RANGES,
     Factors,
     class_colour,
     sample_factors,
 )
 from causalvlm.worlds.render import IMAGE_SIZE, render, render_pil
 from causalvlm.worlds.shapes import SHAPE_NAMES
-from causalvlm.worlds.task import TEMPLATE, build_shapeworld, load_factors, make_task
+from causalvlm.worlds.task import (
+    TASK_OPTIONS,
+    TEMPLATE,
+    TEMPLATE_STARTS,
+    WorldOptions,
+    build_shapeworld,
+    load_factors,
+    make_task,
+)
 from causalvlm.worlds.tiny_clip import (
     TINY_CLIP_ARCH,
     TINY_CLIP_CHECKPOINT,
@@ -36,14 +45,18 @@ __all__ = [
     "IMAGE_SIZE",
     "OBJECT_COLOURS",
     "SHAPE_NAMES",
+    "TASK_OPTIONS",
     "TEMPLATE",
+    "TEMPLATE_STARTS",
     "TEXTURES",
+    "WORLD_OPTION_RANGES",
     "TINY_CLIP_ARCH",
     "TINY_CLIP_CHECKPOINT",
     "TINY_CLIP_CONFIG",
     "CaptionConfig",
     "CaptionedBatches",
     "Factors",
+    "WorldOptions",
     "RenderedImages",
     "build_shapeworld",
     "caption",

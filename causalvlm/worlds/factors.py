@@ -63,6 +63,36 @@ CATEGORICAL_FACTORS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The allowed range of each world option: below size 0.25 the small objects vanish, above 1.3 the large ones
+# leave the 64 px canvas; rotation beyond ±180° repeats itself.
+WORLD_OPTION_RANGES: dict[str, tuple[float, float]] = {
+    "noise_max": (0.0, 1.0),
+    "size_scale": (0.25, 1.3),
+    "rotation_range": (0.0, 180.0),
+}
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    """How hard the world's images are: the ranges of the nuisance factors that blur the shape.
+
+    The defaults are the pre-training world the tiny CLIP learned from. A downstream task may draw its images
+    from a harder world (:data:`causalvlm.worlds.task.TASK_OPTIONS`), the way a real dataset differs from
+    CLIP's web images; every option only widens or narrows the range a factor is drawn from, so the same
+    generator state gives the same factors under any options except the ones changed.
+    """
+
+    noise_max: float = NOISE_MAX  # per-image pixel-noise std ~ Uniform[0, noise_max] (intensity in [0, 1])
+    size_scale: float = 1.0  # multiplies every size's object radius (1 = 11 / 16 / 21 px)
+    rotation_range: float = ROTATION_RANGE_DEG  # rotation ~ Uniform[−r, r] degrees
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in WORLD_OPTION_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"world option {name} must be in [{low:g}, {high:g}], got {value!r}")
+
+
 @dataclass(frozen=True)
 class Factors:
     """The factor values of one image; ``render(factors)`` is a pure function of these.
@@ -77,9 +107,10 @@ class Factors:
     texture: int
     size: int
     position: int
-    rotation: float  # degrees, in [-ROTATION_RANGE_DEG, ROTATION_RANGE_DEG]
-    noise: float  # pixel-noise std, in [0, NOISE_MAX]
+    rotation: float  # degrees, in [-rotation_range, rotation_range] (WorldOptions)
+    noise: float  # pixel-noise std, in [0, noise_max] (WorldOptions)
     noise_seed: int
+    scale: float = 1.0  # object radius multiplier (WorldOptions.size_scale); 1 in the pre-training world
 
     def names(self) -> dict[str, str]:
         """The categorical factors as words (for captions and file names)."""
@@ -101,15 +132,18 @@ def sample_factors(
     shapes: np.ndarray,
     rho: float = 0.0,
     spurious_factor: str = "object_colour",
+    options: WorldOptions | None = None,
 ) -> list[Factors]:
     """Sample the G_i factors for images of the given shapes (the structural equations of the world).
 
     For every image: with probability ρ the ``spurious_factor`` takes the class's assigned value
     (``label mod |values|``), otherwise it is drawn uniformly — so ρ = 0 makes it independent of the shape
     and P(factor = assigned | shape) = ρ + (1 − ρ)/|values|. All other factors are drawn uniformly and
-    independently, except the background colour, which avoids the object colour.
+    independently, except the background colour, which avoids the object colour. ``options`` set the ranges
+    of rotation, noise and size (default: the pre-training world).
     """
     _check_prob("rho", rho)
+    options = options or WorldOptions()
     spurious_choices = ("object_colour", "background_colour", "texture", "size", "position")
     if spurious_factor not in spurious_choices:
         raise ValueError(f"spurious_factor {spurious_factor!r} is not one of {spurious_choices}")
@@ -136,8 +170,8 @@ def sample_factors(
     values["background_colour"] = np.where(
         clash, (values["background_colour"] + shift) % len(BACKGROUND_COLOURS), values["background_colour"]
     )
-    rotation = rng.uniform(-ROTATION_RANGE_DEG, ROTATION_RANGE_DEG, size=n)
-    noise = rng.uniform(0.0, NOISE_MAX, size=n)
+    rotation = rng.uniform(-options.rotation_range, options.rotation_range, size=n)
+    noise = rng.uniform(0.0, options.noise_max, size=n)
     noise_seed = rng.integers(2**31 - 1, size=n)
     return [
         Factors(
@@ -150,6 +184,7 @@ def sample_factors(
             rotation=float(rotation[i]),
             noise=float(noise[i]),
             noise_seed=int(noise_seed[i]),
+            scale=float(options.size_scale),
         )
         for i in range(n)
     ]

@@ -25,7 +25,7 @@ _POSITION_OFFSETS = {"center": (0, 0), "left": (-1, 0), "right": (1, 0), "top": 
 
 def _object_mask(factors: Factors, rng: np.random.Generator) -> np.ndarray:
     """Soft mask [H, W] in [0, 1] of the posed shape (rotation, size, position)."""
-    radius = SIZE_RADIUS_PX[factors.size] * rng.uniform(0.93, 1.07)
+    radius = SIZE_RADIUS_PX[factors.size] * factors.scale * rng.uniform(0.93, 1.07)
     # Off-centre positions move as far as the object's radius allows, keeping a 3 px margin.
     reach = 0.75 * (IMAGE_SIZE / 2 - radius - 3)
     dx, dy = _POSITION_OFFSETS[POSITIONS[factors.position]]

@@ -1,8 +1,13 @@
-"""Downstream task of ShapeWorld: classify the shape, with a spurious cue of strength ρ in training.
+"""Downstream task of ShapeWorld: classify the shape, optionally with a spurious cue of strength ρ.
 
-The few-shot training (and validation) images are drawn with the ``spurious_factor`` (object colour by
-default) agreeing with the class with strength ρ — the data misalignment; the test images are drawn with
-ρ = 0, i.e. from the interventional distribution where that factor is independent of the class.
+The task's images come from a harder world than the pre-training one (:data:`TASK_OPTIONS`: more pixel
+noise), so zero-shot CLIP is mid-range on it and few-shot adaptation has something to do. The training pool
+(``n_train_per_class`` images per class, more than ``shots``) and the validation images are drawn with the
+``spurious_factor`` (object colour by default) agreeing with the class with strength ρ — the data
+misalignment; the test images are drawn with ρ = 0, i.e. from the interventional distribution where that
+factor is independent of the class. With ρ = 0 (the default, the paper's base-to-new protocol) training,
+validation and test are drawn alike. Each seed's K-shot training set is drawn from the pool by
+:mod:`causalvlm.data.fewshot`, as Dassl draws it from a dataset's training split.
 
 :func:`make_task` materialises a task as a CoOp-layout dataset::
 
@@ -10,7 +15,8 @@ default) agreeing with the class with strength ρ — the data misalignment; the
         images/{train,val,test}/<classname>/<index>.png
         split_zhou_ShapeWorld.json   {"train"|"val"|"test": [[relative path, label, classname], ...]}
         factors.json                 the generative factors of every image (keyed by relative path)
-        task.json                    the parameters the task was made with
+        task.json                    the parameters the task was made with, world options included
+        split_fewshot/               the per-seed K-shot draws (written on first use)
 
 and the dataset is registered as ``"shapeworld"`` in :data:`causalvlm.data.DATASETS`, read with the same
 few-shot + base/new machinery as CoOp's datasets (base = the first ⌈C/2⌉ shapes by label).
@@ -23,8 +29,9 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -34,7 +41,7 @@ from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
-from causalvlm.worlds.factors import Factors, sample_factors
+from causalvlm.worlds.factors import Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 
@@ -42,18 +49,78 @@ DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
 IMAGE_DIRNAME = "images"
 TEMPLATE = DEFAULT_TEMPLATE  # the hand-crafted template t0 of the world: CLIP's generic prompt
+# The downstream world: pixel noise up to 0.3 (pre-training: 0.08), everything else as in pre-training.
+# Chosen on validation images only: the least noise at which zero-shot base accuracy falls below 75 %
+# (docs/world.md, examples/cdc/choose_world.py).
+TASK_OPTIONS = WorldOptions(noise_max=0.3)
+# CDC's template starts on the world (VSD ctx_init, cycled over the M templates). The tiny CLIP ignores the
+# openers ("a photo of" = "an image of": cosine 1.000) but not size and colour words; these are the greedy
+# most-different starts among the caption prefixes "a photo of a [size] [colour]" that keep zero-shot
+# validation accuracy within 1.5 points of "a photo of a" (examples/cdc/choose_templates.py).
+TEMPLATE_STARTS = (
+    "a photo of a",
+    "a photo of a large cyan",
+    "a photo of a medium pink",
+    "a photo of a large purple",
+    "a photo of a large orange",
+    "a photo of a large green",
+    "a photo of a large yellow",
+    "a photo of a large",
+)
+N_TRAIN_PER_CLASS = 64  # the training pool each seed's K-shot set is drawn from (4 × CoOp's 16 shots)
+
+
+def world_options(**options: Any) -> WorldOptions:
+    """:data:`TASK_OPTIONS` with ``options`` (WorldOptions fields) replaced; unknown names: ValueError."""
+    valid = [f.name for f in fields(WorldOptions)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown world option(s) {unknown}; valid world options: {', '.join(valid)}")
+    return replace(TASK_OPTIONS, **{k: float(v) for k, v in options.items()})
+
+
+TASK_PARAMETERS = (
+    "rho",
+    "seed",
+    "n_train_per_class",
+    "n_val_per_class",
+    "n_test_per_class",
+    "spurious_factor",
+)
+
+
+def check_task_options(options: dict[str, Any]) -> None:
+    """ValueError naming the first unknown or out-of-range :func:`make_task` option (``shots`` excluded)."""
+    valid = [*TASK_PARAMETERS, *(f.name for f in fields(WorldOptions))]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown world setting(s) {unknown}; valid world settings: {', '.join(valid)}")
+    world_options(**{k: v for k, v in options.items() if k not in TASK_PARAMETERS})
+    if not 0.0 <= float(options.get("rho", 0.0)) <= 1.0:
+        raise ValueError(f"world setting rho must be in [0, 1], got {options['rho']!r}")
+    for name in ("n_train_per_class", "n_val_per_class", "n_test_per_class"):
+        value = options.get(name)
+        if value is not None and (int(value) != value or value < (1 if name == "n_test_per_class" else 0)):
+            raise ValueError(f"world setting {name} must be a non-negative integer, got {value!r}")
 
 
 def _task_params(
-    rho: float, shots: int, seed: int, n_val_per_class: int, n_test_per_class: int, spurious_factor: str
+    rho: float,
+    seed: int,
+    n_train_per_class: int,
+    n_val_per_class: int,
+    n_test_per_class: int,
+    spurious_factor: str,
+    options: WorldOptions,
 ) -> dict:
     return {
         "rho": float(rho),
-        "shots": int(shots),
         "seed": int(seed),
+        "n_train_per_class": int(n_train_per_class),
         "n_val_per_class": int(n_val_per_class),
         "n_test_per_class": int(n_test_per_class),
         "spurious_factor": spurious_factor,
+        "world_options": asdict(options),
         "classnames": list(SHAPE_NAMES),
     }
 
@@ -70,36 +137,47 @@ def _write_split(folder: Path, split: str, factors: list[Factors], entries: list
 
 def make_task(
     root: str | os.PathLike,
-    rho: float = 0.9,
+    rho: float = 0.0,
     shots: int = 16,
     seed: int = 1,
     n_test_per_class: int = 50,
     n_val_per_class: int = 4,
     spurious_factor: str = "object_colour",
+    n_train_per_class: int | None = None,
+    noise_max: float | None = None,
+    size_scale: float | None = None,
+    rotation_range: float | None = None,
 ) -> DatasetSplits:
     """Write the shape task to ``<root>/shapeworld`` (reused if made with the same parameters); load it.
 
-    Training and validation factors come from the world's structural equations with the spurious edge
-    ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0. ``shots`` images per class make the
-    training split, so the returned splits hold exactly the K-shot training set.
+    Training-pool and validation factors come from the world's structural equations with the spurious edge
+    ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0. ``seed`` fixes the world (its
+    images); the returned splits hold the K-shot training set drawn from the pool with the same ``seed``.
+    ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
+    ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
+    the default), recorded in ``task.json``.
     """
-    if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0:
+    given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
+    world = world_options(**{k: v for k, v in given.items() if v is not None})
+    pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
+    if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0 or pool < shots:
         raise ValueError(
-            f"need shots >= 1, n_test_per_class >= 1, n_val_per_class >= 0; got shots={shots}, "
-            f"n_test_per_class={n_test_per_class}, n_val_per_class={n_val_per_class}"
+            f"need shots >= 1, n_train_per_class >= shots, n_test_per_class >= 1, n_val_per_class >= 0; got "
+            f"shots={shots}, n_train_per_class={pool}, n_test_per_class={n_test_per_class}, "
+            f"n_val_per_class={n_val_per_class}"
         )
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"task root folder {root} does not exist")
-    params = _task_params(rho, shots, seed, n_val_per_class, n_test_per_class, spurious_factor)
+    params = _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
     folder = root / DATASET_DIRNAME
     task_file = folder / "task.json"
     if not (task_file.is_file() and json.loads(task_file.read_text()) == params):
         rng = np.random.default_rng([seed, 6])  # 6: the issue this world belongs to; separates the streams
         classes = np.arange(len(SHAPE_NAMES))
-        train = sample_factors(rng, np.repeat(classes, shots), rho, spurious_factor)
-        val = sample_factors(rng, np.repeat(classes, n_val_per_class), rho, spurious_factor)
-        test = sample_factors(rng, np.repeat(classes, n_test_per_class), 0.0, spurious_factor)
+        train = sample_factors(rng, np.repeat(classes, pool), rho, spurious_factor, world)
+        val = sample_factors(rng, np.repeat(classes, n_val_per_class), rho, spurious_factor, world)
+        test = sample_factors(rng, np.repeat(classes, n_test_per_class), 0.0, spurious_factor, world)
         # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
         tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
         try:
@@ -162,12 +240,22 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a ShapeWorld shape-classification task to disk.")
     parser.add_argument("--root", required=True, help="folder that will hold shapeworld/")
-    parser.add_argument("--rho", type=float, default=0.9, help="strength of the spurious cue in training")
+    parser.add_argument("--rho", type=float, default=0.0, help="strength of the spurious cue in training")
     parser.add_argument("--shots", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--n-train-per-class", type=int, help=f"training pool (default {N_TRAIN_PER_CLASS})")
     parser.add_argument("--n-test-per-class", type=int, default=50)
     parser.add_argument("--spurious-factor", default="object_colour")
+    for option in fields(WorldOptions):
+        parser.add_argument(
+            f"--{option.name.replace('_', '-')}",
+            type=float,
+            help=f"world option (default {getattr(TASK_OPTIONS, option.name)})",
+        )
     args = parser.parse_args(argv)
+    options = {
+        f.name: getattr(args, f.name) for f in fields(WorldOptions) if getattr(args, f.name) is not None
+    }
     Path(args.root).mkdir(parents=True, exist_ok=True)
     splits = make_task(
         args.root,
@@ -176,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
         args.seed,
         args.n_test_per_class,
         spurious_factor=args.spurious_factor,
+        n_train_per_class=args.n_train_per_class,
+        **options,
     )
     print(
         f"{Path(args.root) / DATASET_DIRNAME}: {splits.num_classes} classes, {len(splits.train_x)} train, "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -181,6 +182,7 @@ def experiment_from(args: argparse.Namespace) -> ExperimentConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
     args = parse_args(argv)  # a bad option exits here with status 2
     if not args.progress:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print((out / "results.md").read_text())
     print(f"wrote {out / 'results.json'}, {out / 'results.md'} and figures")
+    wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+    print(f"wall time {wall:.0f} s, CPU time {cpu:.0f} s (this process, all its threads)")
     return 0
 
 

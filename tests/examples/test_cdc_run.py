@@ -339,7 +339,11 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     config = tmp_path / "reduced.yaml"
     config.write_text(
         yaml.safe_dump(
-            {"world": {"n_test_per_class": 4}, "compute_templates": [1], "train": {"batch_size": 16}}
+            {
+                "world": {"n_test_per_class": 4, "n_train_per_class": 4},
+                "compute_templates": [1],
+                "train": {"batch_size": 16, "view_bank": 2},
+            }
         )
     )
     out = tmp_path / "out"
@@ -349,6 +353,8 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     payload = json.loads((out / "results.json").read_text())
     assert list(payload["results"]) == ["zeroshot", "coop", "cdc"]
     assert payload["config"]["pretrained"] == str(TINY_CLIP_CHECKPOINT)
+    # the world it ran on is recorded: the default difficulty, ρ = 0 (base-to-new drawn alike)
+    assert payload["world"]["world_options"]["noise_max"] == 0.3 and payload["world"]["rho"] == 0.0
     for metrics in payload["results"].values():
         assert 0.0 <= metrics["shapeworld"]["hm"]["mean"] <= 100.0
     # Fig. 1a on the world's test images: in the figures, in results.json and in results.md

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from test_cdc_run import base_args, run
 
+from causalvlm.training.config import world_recipe
 from causalvlm.training.output_lock import LOCK_NAME, OutputLock, sigterm_as_exit
 
 RUN = Path("runs") / "coop" / "imagefolder" / "seed1"
@@ -65,7 +66,8 @@ def test_each_run_records_its_configuration(first_run):
     config = stored["config"]
     assert len(stored["fingerprint"]) == 64
     assert config["shots"] == 2 and config["seed"] == 1 and config["dataset"] == "imagefolder"
-    assert config["train"]["max_epochs"] == 2 and config["train"]["optim"]["lr"] == 0.002
+    # --epochs replaces one key; the rest of the default recipe (the world's) is what the run used
+    assert config["train"]["max_epochs"] == 2 and config["train"]["optim"]["lr"] == world_recipe().optim.lr
     assert config["method"]["method"] == "coop" and config["template"]
     assert config["data"]["train"]["images"] == 4  # 2 shots × 2 base classes
     assert config["backbone"]["weights"].startswith("random init sha256 ")
@@ -127,7 +129,7 @@ def test_resume_with_changed_optimiser_in_yaml_names_the_key(first_run, tmp_path
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(settings))
     assert run.main(_with(argv, "--config", str(changed)) + ["--resume"]) == 2
-    assert "train.optim.lr: 0.002 → 0.01" in capsys.readouterr().err
+    assert f"train.optim.lr: {world_recipe().optim.lr} → 0.01" in capsys.readouterr().err
 
 
 def test_resume_with_fewer_epochs_than_done_is_a_clear_error(first_run, capsys):

@@ -1,0 +1,76 @@
+"""Validation data of the world, for choosing settings: never the test split.
+
+The studies in this folder (``choose_world.py``, ``choose_templates.py``, ``fusion_views.py``) choose the
+default run's settings. They write a ShapeWorld task whose validation split is large (50 images per class
+instead of the 4 a few-shot run keeps) and read that split as it is on disk, so every number they print
+comes from validation images; the task's test split is one image per class and never read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from causalvlm.data import DATASETS, DatasetSplits
+from causalvlm.data.splits import read_split_json, subsample_classes
+from causalvlm.training.config import build_experiment
+from causalvlm.training.experiment import validate_experiment
+from causalvlm.training.protocols import ProtocolRunner, load_backbone
+from causalvlm.worlds import make_task
+from causalvlm.worlds.task import DATASET_DIRNAME, IMAGE_DIRNAME, SPLIT_FILE
+
+VAL_PER_CLASS = 50
+
+
+def quiet() -> None:
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def validation_world(root: str | os.PathLike, **world: Any) -> None:
+    """Write (or reuse) a task under ``root`` with ``VAL_PER_CLASS`` validation images per class."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    options = {"n_test_per_class": 1, "n_val_per_class": VAL_PER_CLASS, **world}
+    make_task(root, shots=16, seed=1, **options)
+
+
+def validation_splits(root: str | os.PathLike, seed: int) -> dict[str, DatasetSplits]:
+    """Base and new splits of the task at ``root`` whose ``test`` is the whole validation split.
+
+    The few-shot training set is the seed's draw, as in the default run; evaluating on ``test`` then means
+    evaluating on validation images.
+    """
+    folder = Path(root) / DATASET_DIRNAME
+    _, val, _ = read_split_json(str(folder / SPLIT_FILE), str(folder / IMAGE_DIRNAME))
+    out = {}
+    for subsample in ("base", "new"):
+        splits = DATASETS.build("shapeworld", root=str(root), num_shots=16, seed=seed)
+        whole = replace(splits, val=val, test=val)
+        out[subsample] = subsample_classes(whole, subsample)
+    return out
+
+
+def runner_for(settings: dict[str, Any]) -> tuple[ProtocolRunner, list]:
+    """A protocol runner of the default experiment with ``settings`` applied; it keeps no run folders."""
+    config = build_experiment(None, {"out": tempfile.mkdtemp(prefix="study-"), **settings})
+    config, specs = validate_experiment(config)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    runner = ProtocolRunner(config, load_backbone(config.backbone, config.pretrained), log=lambda m: None)
+    runner._run_dir = lambda *args: None  # a study compares settings under one label: no checkpoints
+    return runner, specs
+
+
+def train_on_validation(runner: ProtocolRunner, spec, root: str | os.PathLike, seed: int):
+    """Train ``spec`` on the seed's few-shot draw; evaluate on the base and new validation images."""
+    splits = validation_splits(root, seed)
+    results, _ = runner.train_and_evaluate(
+        spec, splits["base"], {"base": splits["base"], "new": splits["new"]}, seed, "shapeworld"
+    )
+    return results
