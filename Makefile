@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/cdc/run.py
+	$(PY) examples/cdc/run.py --overwrite
 
 # pytest exits 5 when it collects no test; that is a failure here too, so it is not masked.
 test: $(STAMP)
