@@ -36,7 +36,12 @@ class MeanProbabilityAggregator(Aggregator):
     def forward(self, logits: Tensor) -> Aggregation:
         template_probs = torch.softmax(check_logits(logits), dim=-1)
         probs = template_probs.mean(0)
-        return Aggregation(probs=probs, template_probs=template_probs, uncertainty=normalized_entropy(probs))
+        return Aggregation(
+            probs=probs,
+            template_probs=template_probs,
+            uncertainty=normalized_entropy(probs),
+            template_uncertainty=normalized_entropy(template_probs),
+        )
 
     def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0, max_epochs: int | None = None) -> Tensor:
         logits, labels = _checked(logits, labels)
@@ -52,8 +57,12 @@ class LogitAverageAggregator(Aggregator):
     def forward(self, logits: Tensor) -> Aggregation:
         logits = check_logits(logits)
         probs = torch.softmax(logits.mean(0), dim=-1)
+        template_probs = torch.softmax(logits, dim=-1)
         return Aggregation(
-            probs=probs, template_probs=torch.softmax(logits, dim=-1), uncertainty=normalized_entropy(probs)
+            probs=probs,
+            template_probs=template_probs,
+            uncertainty=normalized_entropy(probs),
+            template_uncertainty=normalized_entropy(template_probs),
         )
 
     def loss(self, logits: Tensor, labels: Tensor, epoch: int = 0, max_epochs: int | None = None) -> Tensor:

@@ -28,11 +28,14 @@ class Aggregation:
     probs: ``[B, C]`` fused P(Y | do(x)); rows sum to 1.
     template_probs: ``[M, B, C]`` the prediction of each template on its own; rows sum to 1.
     uncertainty: ``[B]`` in [0, 1]; 1 means "no idea"; its meaning depends on the aggregator.
+    template_uncertainty: ``[M, B]`` in [0, 1], each template's own uncertainty (for DSTC the opinion's
+    u^m = C / S^m, the mass the fusion reads; for the averages the normalised entropy).
     """
 
     probs: Tensor
     template_probs: Tensor
     uncertainty: Tensor
+    template_uncertainty: Tensor
 
 
 class Aggregator(nn.Module, ABC):

@@ -139,6 +139,7 @@ class DSTCAggregator(Aggregator):
             probs=probabilities_from_belief(B).to(dtype),
             template_probs=probabilities_from_belief(b).to(dtype),
             uncertainty=U.to(dtype),
+            template_uncertainty=u.to(dtype),
         )
 
     def kl_coefficient(self, epoch: int, max_epochs: int | None = None) -> float:

@@ -33,13 +33,22 @@ class EvalResult:
     accuracy: float  # top-1 accuracy of the fused P(Y | do(x))
     ece: float  # expected calibration error of the fused probabilities, ECE_BINS equal-width bins
     template_accuracy: list[float]  # top-1 accuracy of each template's own prediction S_1..S_M
+    template_uncertainty: list[float]  # mean uncertainty of each template's opinion, u_1..u_M (in [0, 1])
+    mean_prob_accuracy: float  # accuracy of (1/M) Σ_m P(Y | S^m): the plain average the fusion replaces
+    errors_following_most_certain: float | None  # % of fused errors that repeat the most certain template's
     num_samples: int
     probs: Tensor = field(repr=False)  # [N,C] fused probabilities (for reliability diagrams)
     labels: Tensor = field(repr=False)  # [N]
     uncertainty: Tensor = field(repr=False)  # [N]
 
     def summary(self) -> dict[str, float | list[float]]:
-        return {"acc": self.accuracy, "ece": self.ece, "template_acc": list(self.template_accuracy)}
+        return {
+            "acc": self.accuracy,
+            "ece": self.ece,
+            "template_acc": list(self.template_accuracy),
+            "template_u": list(self.template_uncertainty),
+            "mean_prob_acc": self.mean_prob_accuracy,
+        }
 
 
 def accuracy_percent(probs: Tensor, labels: Tensor) -> float:
@@ -92,7 +101,7 @@ def evaluate_batches(
 ) -> EvalResult:
     """Evaluate on ``(inputs, labels)`` batches: images ``[B,3,H,W]`` / ``[B,V,3,H,W]``, or image features
     when ``features``. Runs inside ``classifier.evaluating(classnames)``, so only the classifier predicts."""
-    probs, template_probs, uncertainty, all_labels = [], [], [], []
+    probs, template_probs, uncertainty, template_uncertainty, all_labels = [], [], [], [], []
     with classifier.evaluating(classnames):
         num_classes = len(classifier.classnames)
         for inputs, targets in batches:
@@ -103,21 +112,47 @@ def evaluate_batches(
             probs.append(aggregation.probs.float().cpu())
             template_probs.append(aggregation.template_probs.float().cpu())
             uncertainty.append(aggregation.uncertainty.float().cpu())
+            template_uncertainty.append(aggregation.template_uncertainty.float().cpu())
             all_labels.append(targets.long().cpu())
     if not probs:
         raise ValueError("no batches to evaluate")
     fused = torch.cat(probs)
     per_template = torch.cat(template_probs, dim=1)
+    per_template_u = torch.cat(template_uncertainty, dim=1)
     labels = torch.cat(all_labels)
     return EvalResult(
         accuracy=accuracy_percent(fused, labels),
         ece=ece_percent(fused, labels),
         template_accuracy=[accuracy_percent(p, labels) for p in per_template],
+        template_uncertainty=per_template_u.mean(dim=1).tolist(),
+        mean_prob_accuracy=accuracy_percent(per_template.mean(dim=0), labels),
+        errors_following_most_certain=errors_following_most_certain(
+            fused, per_template, per_template_u, labels
+        ),
         num_samples=int(labels.shape[0]),
         probs=fused,
         labels=labels,
         uncertainty=torch.cat(uncertainty),
     )
+
+
+def errors_following_most_certain(
+    probs: Tensor, template_probs: Tensor, template_uncertainty: Tensor, labels: Tensor
+) -> float | None:
+    """Among the images the fused prediction gets wrong, the percentage on which it names the class that the
+    most certain template (lowest u^m, the opinion Dempster's rule weighs most) predicts.
+
+    ``probs [N,C]`` fused, ``template_probs [M,N,C]``, ``template_uncertainty [M,N]``, ``labels [N]``. A
+    share near 100 % means the fusion's errors are that template's errors. None when there is one template or
+    no fused error.
+    """
+    prediction = probs.argmax(-1)
+    wrong = prediction != labels
+    if template_probs.shape[0] < 2 or not bool(wrong.any()):
+        return None
+    most_certain = template_uncertainty.argmin(dim=0)  # [N]
+    followed = template_probs.argmax(-1).gather(0, most_certain[None])[0] == prediction
+    return 100.0 * float(followed[wrong].float().mean())
 
 
 def reliability_bins(probs: Tensor, labels: Tensor, n_bins: int = ECE_BINS) -> dict[str, list[float]]:

@@ -18,10 +18,13 @@ Layout of ``results.json`` (accuracies and ECE in percent)::
      "history": ..., "compute": [...], "figures": {...}}
 
 Base-to-new metrics: ``base``, ``new``, ``hm``, ``ece_base``, ``ece_new``, ``template_base``,
-``template_new``; ``values`` are the per-seed numbers. The ``hm`` entry carries ``"rule"``: its ``mean`` is
-HM(mean base, mean new), its ``values`` / ``std`` are the per-seed HMs and their spread (for error bars).
-In ``average``, ``values`` are per-seed averages over the datasets. Cross-dataset / cross-domain metrics:
-``acc``, ``ece``, ``template_acc`` per dataset.
+``template_new`` (each template's accuracy), ``template_u_base``, ``template_u_new`` (each template's mean
+uncertainty u^m), ``mean_prob_base``, ``mean_prob_new`` (accuracy of the plain mean of the templates'
+probabilities, the reference for the fusion); ``values`` are the per-seed numbers. The ``hm`` entry
+carries ``"rule"``: its ``mean`` is HM(mean base, mean new), its ``values`` / ``std`` are the per-seed HMs
+and their spread (for error bars). In ``average``, ``values`` are per-seed averages over the datasets.
+Cross-dataset / cross-domain metrics: ``acc``, ``ece``, ``template_acc``, ``template_u``, ``mean_prob_acc``
+per dataset.
 """
 
 from __future__ import annotations

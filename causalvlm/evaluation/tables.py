@@ -149,21 +149,54 @@ def cross_markdown(payload: Mapping[str, Any], metric: str = "acc") -> list[str]
 
 # --------------------------------------------------------------------------- the rest
 def template_markdown(payload: Mapping[str, Any]) -> list[str]:
-    """Per-template accuracy S_1..S_M next to the fused P(Y | do(x)) accuracy."""
-    pairs = [("template_base", "base"), ("template_new", "new"), ("template_acc", "acc")]
-    rows, width = [], 0
+    """Per-template accuracy S_1..S_M next to the fused P(Y | do(x)) accuracy and the plain mean of the
+    templates' probabilities; then each template's mean uncertainty u_1..u_M (what the fusion weighs)."""
+    sets = [  # (template accuracies, fused accuracy, mean-of-probabilities accuracy, uncertainties, set)
+        ("template_base", "base", "mean_prob_base", "template_u_base", "base"),
+        ("template_new", "new", "mean_prob_new", "template_u_new", "new"),
+        ("template_acc", "acc", "mean_prob_acc", "template_u", "acc"),
+    ]
+    accuracy_rows, uncertainty_rows, width = [], [], 0
     for method, by_dataset in payload["results"].items():
         for dataset, metrics in by_dataset.items():
-            for template_key, fused_key in pairs:
-                if template_key in metrics:
-                    cells = [_cell(e) for e in metrics[template_key]]
-                    width = max(width, len(cells))
-                    rows.append((method, f"{dataset} ({fused_key})", cells, _cell(metrics[fused_key])))
-    if not rows:
+            for template_key, fused_key, mean_key, u_key, name in sets:
+                if template_key not in metrics:
+                    continue
+                cells = [_cell(e) for e in metrics[template_key]]
+                width = max(width, len(cells))
+                label = f"{dataset} ({name})"
+                accuracy_rows.append(
+                    (method, label, cells, [_cell(metrics[fused_key]), _cell(metrics.get(mean_key))])
+                )
+                if u_key in metrics and len(metrics[u_key]) > 1:
+                    uncertainty_rows.append((method, label, [_fraction(e) for e in metrics[u_key]], []))
+    if not accuracy_rows:
         return []
-    header = ["Method", "Set", *[f"S{m + 1}" for m in range(width)], "Fused"]
-    body = [[m, s, *(c + [""] * (width - len(c))), f] for m, s, c, f in rows]
-    return ["### Per-template accuracy vs fused", ""] + _table(header, body)
+
+    def padded(rows: list) -> list[list[str]]:
+        return [[m, s, *(c + [""] * (width - len(c))), *rest] for m, s, c, rest in rows]
+
+    templates = [f"S{m + 1}" for m in range(width)]
+    lines = ["### Per-template accuracy vs fused", ""]
+    lines += _table(["Method", "Set", *templates, "Fused", "Mean of probs"], padded(accuracy_rows))
+    if uncertainty_rows:
+        note = (
+            "Mean uncertainty of each template's opinion over the set (DSTC: u = C / S; the averaging "
+            "aggregators: normalised entropy). The fusion weighs a template by its evidence, so a template "
+            "with low u leads the fused prediction whether or not it is accurate."
+        )
+        lines += ["### Per-template uncertainty", "", note, ""]
+        lines += _table(["Method", "Set", *[f"u{m + 1}" for m in range(width)]], padded(uncertainty_rows))
+    return lines
+
+
+def _fraction(entry: Mapping[str, Any] | None) -> str:
+    """A value in [0, 1] (an uncertainty): three decimals, ± std over seeds when there are several."""
+    if not entry or entry.get("mean") is None:
+        return "–"
+    if len(entry.get("values", [])) > 1:
+        return f"{entry['mean']:.3f} ± {entry['std']:.3f}"
+    return f"{entry['mean']:.3f}"
 
 
 def compute_markdown(report: Sequence[Mapping[str, Any]]) -> list[str]:

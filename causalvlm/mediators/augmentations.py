@@ -8,6 +8,10 @@ PIL.Image → Tensor[M, 3, H, W]:
   view 0 is the clean eval view.
 - ``"aug2"``: aug1 with a random resized crop in front of every view (view 0 included).
 
+The views are named in ``VIEWS`` (identity, flip, jitter, gray, blur, rotation, autocontrast, sharpness);
+``register_view_set(name, ["identity", "flip", ...])`` registers another per-template set under ``name``,
+which a method then takes as its ``aug`` (how ``examples/cdc/fusion_views.py`` compares view sets).
+
 Giving each template its own view is one way VSD lets templates specialise to different visual semantics.
 """
 
@@ -28,18 +32,31 @@ AUGMENTATIONS = Registry("augmentation")
 RANDOM_CROP_SCALE = (0.5, 1.0)
 
 
-def common_augmentations() -> list[Callable[[Image.Image], Image.Image]]:
-    """The aug1 set, in template order; the first is the identity so template 0 sees the clean image."""
-    return [
-        nn.Identity(),  # a module, not a lambda, so the views pickle into DDP / worker processes
-        T.RandomHorizontalFlip(p=1.0),
-        T.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1),
-        T.Grayscale(num_output_channels=3),
-        T.GaussianBlur(kernel_size=5, sigma=(0.1, 2.0)),
-        T.RandomRotation(degrees=15, interpolation=T.InterpolationMode.BILINEAR),
-        T.RandomAutocontrast(p=1.0),
-        T.RandomAdjustSharpness(sharpness_factor=2.0, p=1.0),
-    ]
+# The named image views a template can see; each entry builds a fresh PIL → PIL transform. Modules, not
+# lambdas, so the views pickle into DDP / worker processes.
+VIEWS: dict[str, Callable[[], Callable[[Image.Image], Image.Image]]] = {
+    "identity": nn.Identity,
+    "flip": lambda: T.RandomHorizontalFlip(p=1.0),
+    "jitter": lambda: T.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1),
+    "gray": lambda: T.Grayscale(num_output_channels=3),
+    "blur": lambda: T.GaussianBlur(kernel_size=5, sigma=(0.1, 2.0)),
+    "rotation": lambda: T.RandomRotation(degrees=15, interpolation=T.InterpolationMode.BILINEAR),
+    "autocontrast": lambda: T.RandomAutocontrast(p=1.0),
+    "sharpness": lambda: T.RandomAdjustSharpness(sharpness_factor=2.0, p=1.0),
+}
+AUG1_VIEWS = tuple(VIEWS)  # aug1's order: template 0 sees the clean image
+
+
+def common_augmentations(
+    view_names: Sequence[str] = AUG1_VIEWS,
+) -> list[Callable[[Image.Image], Image.Image]]:
+    """The views named ``view_names`` (default: the aug1 set, in template order), as PIL → PIL transforms."""
+    if not view_names:
+        raise ValueError(f"give at least one view name; valid: {', '.join(VIEWS)}")
+    unknown = [name for name in view_names if name not in VIEWS]
+    if unknown:
+        raise ValueError(f"unknown view {unknown[0]!r}; valid: {', '.join(VIEWS)}")
+    return [VIEWS[name]() for name in view_names]
 
 
 class MultiViewTransform:
@@ -78,21 +95,39 @@ def no_augmentation(num_views: int, image_size: int, mean: Sequence[float], std:
     return MultiViewTransform([view] * num_views)
 
 
-@AUGMENTATIONS.register("aug1")
-def aug1(num_views: int, image_size: int, mean: Sequence[float], std: Sequence[float]):
+def per_template_views(
+    view_names: Sequence[str],
+    num_views: int,
+    image_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    crop: bool = False,
+) -> MultiViewTransform:
+    """View m = ``VIEWS[view_names[m % len(view_names)]]``, after the eval resize (or, with ``crop``, a random
+    resized crop of scale RANDOM_CROP_SCALE), then normalised: PIL → ``[num_views, 3, H, W]``."""
     _check(num_views, image_size, mean, std)
-    pool = common_augmentations()
-    views = [
-        T.Compose(_eval_resize(image_size) + [pool[m % len(pool)]] + _to_tensor(mean, std))
-        for m in range(num_views)
-    ]
-    return MultiViewTransform(views)
+    pool = common_augmentations(view_names)
+    if crop:
+        scale, bicubic = RANDOM_CROP_SCALE, T.InterpolationMode.BICUBIC
+        front = [T.RandomResizedCrop(image_size, scale=scale, interpolation=bicubic)]
+    else:
+        front = _eval_resize(image_size)
+    return MultiViewTransform(
+        [T.Compose(front + [pool[m % len(pool)]] + _to_tensor(mean, std)) for m in range(num_views)]
+    )
 
 
-@AUGMENTATIONS.register("aug2")
-def aug2(num_views: int, image_size: int, mean: Sequence[float], std: Sequence[float]):
-    _check(num_views, image_size, mean, std)
-    pool = common_augmentations()
-    crop = T.RandomResizedCrop(image_size, scale=RANDOM_CROP_SCALE, interpolation=T.InterpolationMode.BICUBIC)
-    views = [T.Compose([crop, pool[m % len(pool)]] + _to_tensor(mean, std)) for m in range(num_views)]
-    return MultiViewTransform(views)
+def register_view_set(name: str, view_names: Sequence[str], crop: bool = False) -> str:
+    """Register ``per_template_views(view_names)`` in AUGMENTATIONS as ``name`` (a method's ``aug``)."""
+    view_names = tuple(view_names)
+    common_augmentations(view_names)  # unknown names fail here, not when a run first builds the views
+
+    def build(num_views: int, image_size: int, mean: Sequence[float], std: Sequence[float]):
+        return per_template_views(view_names, num_views, image_size, mean, std, crop=crop)
+
+    AUGMENTATIONS.register(name)(build)
+    return name
+
+
+register_view_set("aug1", AUG1_VIEWS)
+register_view_set("aug2", AUG1_VIEWS, crop=True)

@@ -392,7 +392,7 @@ class ProtocolRunner:
                         rows = {dataset: self._base2new_metrics(results)}
                         sets = {f"{dataset}/base": results["base"], f"{dataset}/new": results["new"]}
                     else:
-                        rows = {name: _cross_metrics(result) for name, result in results.items()}
+                        rows = {name: result.summary() for name, result in results.items()}
                         sets = dict(results)
                     for name, metrics in rows.items():
                         collector.add(spec.label, name, seed, metrics)
@@ -412,6 +412,10 @@ class ProtocolRunner:
             "ece_new": new.ece,
             "template_base": base.template_accuracy,
             "template_new": new.template_accuracy,
+            "template_u_base": base.template_uncertainty,
+            "template_u_new": new.template_uncertainty,
+            "mean_prob_base": base.mean_prob_accuracy,
+            "mean_prob_new": new.mean_prob_accuracy,
         }
 
     # ------------------------------------------------------------------ compute report
@@ -458,9 +462,6 @@ def _jsonable(value: Any) -> Any:
     """Plain JSON types (what a config.json and a checkpoint can hold); anything else as its str."""
     return json.loads(json.dumps(value, default=str))
 
-
-def _cross_metrics(result: EvalResult) -> dict[str, Any]:
-    return {"acc": result.accuracy, "ece": result.ece, "template_acc": result.template_accuracy}
 
 
 __all__ = [

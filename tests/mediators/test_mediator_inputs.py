@@ -125,3 +125,28 @@ def test_every_augmentation_pickles_for_worker_processes(name):
     views = AUGMENTATIONS.build(name, num_views=3, image_size=16, mean=(0.5,) * 3, std=(0.5,) * 3)
     restored = pickle.loads(pickle.dumps(views))
     assert restored(Image.new("RGB", (20, 20), "red")).shape == (3, 3, 16, 16)
+
+
+def test_a_registered_view_set_gives_template_m_its_named_view(image, monkeypatch):
+    from causalvlm.mediators.augmentations import register_view_set
+    from causalvlm.training import method_spec
+
+    monkeypatch.setattr(AUGMENTATIONS, "_factories", dict(AUGMENTATIONS._factories))  # keep it local
+    name = register_view_set("views:identity+gray", ["identity", "gray"])
+    views = build_views(name, num_views=3)(image)
+    clean = build_views("none", num_views=1)(image)[0]
+    torch.testing.assert_close(views[0], clean)
+    torch.testing.assert_close(views[1][0], views[1][1])  # grey: the channels agree (same mean and std)
+    torch.testing.assert_close(views[2], clean)  # cycled: template 3 sees view 1 again
+    assert method_spec("cdc", aug=name).augmentation == name
+
+
+def test_a_view_set_with_an_unknown_or_no_view_is_refused_when_registered(monkeypatch):
+    from causalvlm.mediators.augmentations import register_view_set
+
+    monkeypatch.setattr(AUGMENTATIONS, "_factories", dict(AUGMENTATIONS._factories))
+    with pytest.raises(ValueError, match="unknown view 'greyscale'; valid: identity, flip"):
+        register_view_set("bad", ["identity", "greyscale"])
+    with pytest.raises(ValueError, match="at least one view"):
+        register_view_set("empty", [])
+    assert "bad" not in AUGMENTATIONS and "empty" not in AUGMENTATIONS
