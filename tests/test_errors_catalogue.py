@@ -266,6 +266,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from causalvlm.data import DATASETS, read_split_json
     from causalvlm.data.fewshot import load_or_sample_fewshot
     from causalvlm.estimators.discrete_frontdoor import frontdoor_adjustment
+    from causalvlm.mediators.augmentations import register_view_set
     from causalvlm.training import method_spec
     from causalvlm.training.config import ExperimentConfig, OptimConfig, TrainConfig
     from causalvlm.training.rho_sweep import check_rhos, check_sweep
@@ -315,6 +316,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "OptimConfig": OptimConfig,
         "PretrainConfig": PretrainConfig,
         "method_spec": method_spec,
+        "register_view_set": register_view_set,
         "check_rhos": check_rhos,
         "check_sweep": check_sweep,
         "split_file": split_file,
