@@ -141,12 +141,15 @@ def world_recipe() -> TrainConfig:
 
 def world_methods() -> list[MethodSpec]:
     """The default run's methods. On the world, CoOp trains without crops (they cut off its off-centre
-    shapes) and CDC's templates start from caption words the tiny CLIP tells apart (worlds.TEMPLATE_STARTS);
-    both were chosen on validation images (examples/cdc/choose_world.py, choose_templates.py)."""
+    shapes); CDC's templates start from caption words the tiny CLIP tells apart (worlds.TEMPLATE_STARTS) and
+    see views that keep colour (``aug1-colour``: aug1 with autocontrast in place of greyscale). All three were
+    chosen on validation images (examples/cdc/choose_world.py, choose_templates.py, fusion_views.py)."""
     return [
         method_spec("zeroshot"),
         method_spec("coop", aug="none"),
-        method_spec("cdc", mediator_options={"ctx_init": list(worlds.TEMPLATE_STARTS)}),
+        method_spec(
+            "cdc", aug="aug1-colour", mediator_options={"ctx_init": list(worlds.TEMPLATE_STARTS)}
+        ),
     ]
 
 

@@ -13,7 +13,11 @@ from causalvlm.worlds import TINY_CLIP_CHECKPOINT
 
 RUN_PY = Path(__file__).parents[2] / "examples" / "cdc" / "run.py"
 FIGURES = ["accuracy_per_epoch.png", "reliability.png", "scm.png", "template_accuracy.png", "compute.png"]
-BASE2NEW_KEYS = {"base", "new", "hm", "ece_base", "ece_new", "template_base", "template_new"}
+BASE2NEW_KEYS = {
+    "base", "new", "hm", "ece_base", "ece_new", "template_base", "template_new",
+    "template_u_base", "template_u_new", "mean_prob_base", "mean_prob_new",
+}  # fmt: skip
+CROSS_KEYS = {"acc", "ece", "template_acc", "template_u", "mean_prob_acc"}
 
 
 def load_run_module():
@@ -190,7 +194,7 @@ def test_cross_dataset_protocol_evaluates_every_target(micro_clip_path, jpeg_roo
     payload = json.loads((out / "results.json").read_text())
     for label in ("zeroshot", "coop"):
         assert set(payload["results"][label]) == {"shapeworld", "imagefolder"}
-        assert set(payload["results"][label]["imagefolder"]) == {"acc", "ece", "template_acc"}
+        assert set(payload["results"][label]["imagefolder"]) == CROSS_KEYS
         assert (
             payload["average"][label]["acc"]["mean"]
             == payload["results"][label]["imagefolder"]["acc"]["mean"]

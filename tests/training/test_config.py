@@ -24,10 +24,22 @@ def test_one_configuration_with_one_set_of_defaults():
     assert not hasattr(training, "ProtocolConfig")  # the runner takes the experiment's own config
     config = ExperimentConfig()
     assert config.data_root == "outputs/data" and config.datasets == ["shapeworld"]
-    assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc"]
+    assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc[aug=aug1-colour]"]
     assert all(isinstance(spec, MethodSpec) for spec in config.methods)
     assert config.targets == [] and config.runs_dir.endswith("outputs/cdc/runs")
     assert ExperimentConfig(protocol="cross-domain", datasets=["imagenet"]).targets[0] == "imagenetv2"
+
+
+def test_world_yaml_spells_out_the_default_run():
+    from pathlib import Path
+
+    from causalvlm.training.config import build_experiment
+
+    yaml = Path(__file__).parents[2] / "examples" / "cdc" / "configs" / "world.yaml"
+    written, default = build_experiment(yaml), ExperimentConfig()
+    assert written.methods == default.methods
+    assert written.train == default.train
+    assert (written.seeds, written.shots, written.threads) == (default.seeds, default.shots, default.threads)
 
 
 def test_method_entries_may_be_names_mappings_or_specs():
