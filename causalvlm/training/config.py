@@ -147,9 +147,7 @@ def world_methods() -> list[MethodSpec]:
     return [
         method_spec("zeroshot"),
         method_spec("coop", aug="none"),
-        method_spec(
-            "cdc", aug="aug1-colour", mediator_options={"ctx_init": list(worlds.TEMPLATE_STARTS)}
-        ),
+        method_spec("cdc", aug="aug1-colour", mediator_options={"ctx_init": list(worlds.TEMPLATE_STARTS)}),
     ]
 
 
