@@ -234,7 +234,7 @@ def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     ``rows`` are ``{"rho", "method", "base", "base_std", "new", "new_std", "hm", "hm_std"}`` records (see
     :func:`causalvlm.training.rho_sweep.sweep_rho`); error bars are ± std over seeds.
     """
-    figure = Figure(figsize=(12, 3.6))
+    figure = Figure(figsize=(12, 4.0))
     panels = dict(zip(("base", "new", "hm"), figure.subplots(1, 3), strict=True))
     for method in dict.fromkeys(row["method"] for row in rows):
         mine = sorted((row for row in rows if row["method"] == method), key=lambda row: row["rho"])
@@ -252,7 +252,10 @@ def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
         axes.set_ylabel(labels[key])
         axes.grid(alpha=0.3)
     panels["base"].legend(fontsize=8)
-    figure.suptitle("Data misalignment: spurious colour cue of strength ρ in the few-shot training set")
+    figure.suptitle(
+        "Data misalignment: a colour cue of strength ρ in the few-shot training set\n"
+        "accuracy on the interventional test split (colour independent of class), ± std over seeds"
+    )
     figure.tight_layout()
     return atomic_save_figure(figure, path)
 
