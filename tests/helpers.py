@@ -4,7 +4,8 @@ when it loads ``tests/conftest.py``). Plain numpy / PIL, so collecting the causa
 
 - the tiny, deep and micro random-init open_clip configs (the micro one: 32×32 images, one layer per tower);
 - a small image-folder dataset of real JPEG files: 4 classes, each a colour with per-image noise, in
-  ``train/`` and ``test/`` folders.
+  ``train/`` and ``test/`` folders;
+- ``replace_options``: a command line with some options replaced (run.py takes each option once).
 """
 
 from __future__ import annotations
@@ -52,3 +53,15 @@ def write_jpeg_dataset(root: Path, n_train: int = 4, n_test: int = 3, size: int 
                 pixels = (np.asarray(colour)[None, None] * 0.75 + noise).clip(0, 255).astype("uint8")
                 Image.fromarray(pixels).save(folder / f"{index}.jpg", quality=90)
     return root
+
+
+def replace_options(base: list[str], given: list[str]) -> list[str]:
+    """``base`` with each option in ``given`` replacing base's own (run.py takes an option only once)."""
+    names = {token for token in given if token.startswith("--")}
+    kept, skipping = [], False
+    for token in base:
+        if token.startswith("--"):
+            skipping = token in names
+        if not skipping:
+            kept.append(token)
+    return kept + list(given)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from helpers import replace_options, write_micro_clip
 from PIL import Image
 
 from causalvlm.training.checkpoints import RUN_KEY
@@ -37,11 +38,6 @@ EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
 COLUMNS = ["id", "surface", "input", "message"]
 CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm")
 SURFACES = (*CLI_SURFACES, "resume", "api")
-MICRO_CLIP = {  # 32×32 images, one layer per tower: builds in well under a second
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
-    "text_cfg": {"context_length": 24, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}
 
 
 @dataclass(frozen=True)
@@ -227,18 +223,6 @@ DAMAGES = {  # name (as a row writes it) → what it does to the copied output f
 }
 
 
-def replace_options(base: list[str], given: list[str]) -> list[str]:
-    """``base`` with each option in ``given`` replacing base's own (run.py takes an option only once)."""
-    names = {token for token in given if token.startswith("--")}
-    kept, skipping = [], False
-    for token in base:
-        if token.startswith("--"):
-            skipping = token in names
-        if not skipping:
-            kept.append(token)
-    return kept + given
-
-
 def snapshot(folder: Path) -> dict[str, int]:
     """Every file under ``folder`` with its modification time: what a refused run must leave as it was."""
     files = (path for path in folder.rglob("*") if path.is_file())
@@ -273,8 +257,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from causalvlm.worlds.pretrain import PretrainConfig
 
     folder = tmp_path_factory.mktemp("api")
-    config = folder / "micro_clip.json"
-    config.write_text(json.dumps(MICRO_CLIP))
+    config = write_micro_clip(folder)
     torch.manual_seed(0)
     clip = FrozenCLIP.from_config(config)
     model = FrontDoorClassifier(clip, "handcrafted", "mean", classnames=["cat", "dog"])

@@ -48,6 +48,25 @@ TEST_VIEW_POLICIES = ("shared", "per-template")
 # are computed once and shared by all methods and seeds. "per-template" tests the way CDC trains.
 DEFAULT_TEST_VIEWS = "shared"
 
+# CoOp's recipe, which CoCoOp and MaPLe share: one template, cross-entropy, random resized crops (aug2).
+_COOP: dict[str, Any] = dict(
+    mediator="coop",
+    templates=1,
+    aggregator="logit-avg",
+    augmentation="aug2",
+    mediator_options={"ctx_init": COOP_CTX_INIT},
+)
+# The paper's CDC: M VSD templates, DSTC, β = γ = 1, view m (aug1) for template m.
+_CDC: dict[str, Any] = dict(
+    mediator="vsd",
+    templates=DEFAULT_NUM_TEMPLATES,
+    aggregator="ds",
+    beta=1.0,
+    gamma=1.0,
+    augmentation="aug1",
+    shared_view=False,
+)
+
 # Method name → the fields of its MethodSpec. Options given to method_spec win over these.
 PRESETS: dict[str, dict[str, Any]] = {
     # Zero-shot CLIP: the dataset's hand-crafted t0, nothing to learn (one template: fusion is the identity).
@@ -56,56 +75,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     # CoOp: one soft template trained with cross-entropy on random resized crops (aug2 with one view), as in
     # CoOp's recipe.
-    "coop": dict(
-        mediator="coop",
-        templates=1,
-        aggregator="logit-avg",
-        augmentation="aug2",
-        mediator_options={"ctx_init": COOP_CTX_INIT},
-    ),
+    "coop": _COOP,
     # CoCoOp: CoOp's context (4 tokens from "a photo of a") plus a meta-network's per-image bias on every
     # context token; cross-entropy, CoOp's augmentation. All B×C prompts of a batch share one text pass.
-    "cocoop": dict(
-        mediator="cocoop",
-        templates=1,
-        aggregator="logit-avg",
-        augmentation="aug2",
-        mediator_options={"ctx_init": COOP_CTX_INIT},
-    ),
+    "cocoop": dict(_COOP, mediator="cocoop"),
     # MaPLe: the first 2 tokens of "a photo of a" learnable, deep prompts in text layers 1..J-1 (J = 9, or
     # every layer of a smaller tower) coupled into the image tower; cross-entropy, CoOp's augmentation. Its
     # image features move with the coupling layers, so it trains and is tested on images, never on cached
     # features.
-    "maple": dict(
-        mediator="maple",
-        templates=1,
-        aggregator="logit-avg",
-        augmentation="aug2",
-        mediator_options={"ctx_init": COOP_CTX_INIT, "n_ctx": 2},
-    ),
+    "maple": dict(_COOP, mediator="maple", mediator_options={"ctx_init": COOP_CTX_INIT, "n_ctx": 2}),
     # CDC (the paper): M soft templates (VSD) fused by DSTC, L = L_t-ce + β L_de + γ L_con with β = γ = 1,
     # view m of each training image (aug1) for template m, so templates can specialise.
-    "cdc": dict(
-        mediator="vsd",
-        templates=DEFAULT_NUM_TEMPLATES,
-        aggregator="ds",
-        beta=1.0,
-        gamma=1.0,
-        augmentation="aug1",
-        shared_view=False,
-    ),
+    "cdc": _CDC,
     # CDC with TMC's additions to the evidential loss (TMC_LOSS_OPTIONS): the fused opinion's term and the
     # annealed KL(Dir(α̃) ‖ Dir(1)), as in TMC's code; an ablation of the paper's objective, one flag away.
-    "cdc-tmc": dict(
-        mediator="vsd",
-        templates=DEFAULT_NUM_TEMPLATES,
-        aggregator="ds",
-        beta=1.0,
-        gamma=1.0,
-        augmentation="aug1",
-        shared_view=False,
-        aggregator_options=dict(TMC_LOSS_OPTIONS),
-    ),
+    "cdc-tmc": dict(_CDC, aggregator_options=dict(TMC_LOSS_OPTIONS)),
 }
 METHODS = tuple(PRESETS)
 

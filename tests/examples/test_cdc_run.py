@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import replace_options
 
 from causalvlm.worlds import TINY_CLIP_CHECKPOINT
 
@@ -46,18 +47,6 @@ def base_args(micro_clip_path, jpeg_root, out, config):
         "--backbone", str(micro_clip_path), "--pretrained", "none", "--shots", "2", "--epochs", "1",
         "--out", str(out),
     ]  # fmt: skip
-
-
-def with_flags(base, flags):
-    """``base`` with the options in ``flags`` replacing base's own (an option may be given only once)."""
-    given = {f for f in flags if f.startswith("--")}
-    kept, skipping = [], False
-    for token in base:
-        if token.startswith("--"):
-            skipping = token in given
-        if not skipping:
-            kept.append(token)
-    return kept + list(flags)
 
 
 def exit_status(argv):
@@ -271,7 +260,7 @@ def test_bad_options_fail_before_training_with_a_clear_error(
     flags, message, micro_clip_path, jpeg_root, tmp_path, fast_config, capsys
 ):
     out = tmp_path / "out"
-    assert exit_status(with_flags(base_args(micro_clip_path, jpeg_root, out, fast_config), flags)) == 2
+    assert exit_status(replace_options(base_args(micro_clip_path, jpeg_root, out, fast_config), flags)) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()  # nothing written, no run started
 
