@@ -47,8 +47,8 @@ VIEWS: dict[str, Callable[[], Callable[[Image.Image], Image.Image]]] = {
 }
 AUG1_VIEWS = tuple(VIEWS)  # aug1's order: template 0 sees the clean image
 # aug1 without its greyscale view (autocontrast takes its place), for data whose class shows in colour: on the
-# world, validation HM 78.6 against aug1's 78.2, and the greyscale template was 3–7 points worse than the
-# others (docs/results.md, "The fusion"; examples/cdc/fusion_views.py).
+# world, validation HM 78.6 against aug1's 78.2 (within the seed spread), and aug1's greyscale template was
+# about 3 points worse than the others on base classes and 7–9 on new ones (docs/results.md, "The fusion").
 AUG1_COLOUR_VIEWS = ("identity", "flip", "jitter", "autocontrast", "blur", "rotation", "sharpness")
 
 
