@@ -29,7 +29,8 @@ from causalvlm.aggregators import AGGREGATORS, Aggregation, Aggregator
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.inputs import check_images
 from causalvlm.mediators import MEDIATORS, Mediator
-from causalvlm.mediators.base import check_classnames
+from causalvlm.mediators.base import TrainingPass, check_classnames
+from causalvlm.mediators.vsd_losses import VSD_WEIGHT_NAMES
 from causalvlm.scm import SCM, load_graph
 from causalvlm.templates import DEFAULT_TEMPLATE
 
@@ -65,8 +66,10 @@ class FrontDoorClassifier(nn.Module):
         aggregator: an :class:`Aggregator`, or a name in ``AGGREGATORS``; either way it is bound to the
             backbone (:meth:`Aggregator.bind`; DSTC's ``evidence_scale`` becomes τ / 10 unless set).
         scm: the causal graph the design is checked against (default ``cdc_frontdoor``).
-        beta: weight β of the decoupling loss L_de (0 disables it).
-        gamma: weight γ of the consistency loss L_con (0 disables it).
+        loss_weights: loss term name → weight w_k; the objective adds Σ_k w_k R_k, each R_k a regulariser the
+            mediator or the aggregator declares in its ``provides`` (0 disables a term).
+        beta, gamma: the paper's names for the weights of L_de and L_con (CDC's VSD terms), added to
+            ``loss_weights``.
         mediator_node, treatment, outcome: node names of S, X and Y in ``scm``.
         classnames, template, mediator_options: used only when ``mediator`` is a name.
         aggregator_options: used only when ``aggregator`` is a name.
@@ -87,16 +90,24 @@ class FrontDoorClassifier(nn.Module):
         template: str = DEFAULT_TEMPLATE,
         mediator_options: Mapping[str, Any] | None = None,
         aggregator_options: Mapping[str, Any] | None = None,
+        loss_weights: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
         # Cheap checks first: bad numbers and a bad graph fail before any model is built.
-        for name, weight in (("beta", beta), ("gamma", gamma)):
-            if not float(weight) >= 0.0:
+        given = [
+            (name, VSD_WEIGHT_NAMES[name], weight) for name, weight in (("beta", beta), ("gamma", gamma))
+        ]
+        given += [(term, term, weight) for term, weight in dict(loss_weights or {}).items()]
+        weights: dict[str, float] = {}
+        for name, term, weight in given:
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not float(weight) >= 0.0:
                 raise ValueError(f"{name} must be a non-negative loss weight, got {weight!r}")
+            if float(weight) > 0:
+                weights[term] = float(weight)
         self.scm = resolve_scm(scm)
         check_frontdoor(self.scm, treatment, outcome, mediator_node)
         self.treatment, self.outcome, self.mediator_node = treatment, outcome, mediator_node
-        self.beta, self.gamma = float(beta), float(gamma)
+        self.loss_weights = weights  # R_k name → w_k > 0
 
         if isinstance(backbone, str):
             backbone = FrozenCLIP.from_config(backbone)
@@ -198,21 +209,20 @@ class FrontDoorClassifier(nn.Module):
         self.backbone.eval()  # frozen CLIP keeps its eval-mode behaviour while prompts train
         return self
 
+    @property
+    def provided_terms(self) -> tuple[str, ...]:
+        """Every regulariser the mediator and the aggregator declare (their ``provides``)."""
+        return (*self.mediator.provides, *self.aggregator.provides)
+
     def _check_regularizers(self) -> None:
-        """A positive β or γ needs a mediator that defines L_de / L_con; say so now, not mid-training."""
-        wanted = {key for key, w in (("L_de", self.beta), ("L_con", self.gamma)) if w > 0}
-        if not wanted:
-            return
-        with torch.no_grad():
-            probe = None
-            if self.mediator.conditional:  # any image feature will do to ask which terms exist
-                probe = torch.zeros(1, 1, self.backbone.embed_dim, device=self.device)
-            terms = self.mediator.regularizers(self.mediator(probe), self.logit_scale)
-        missing = sorted(wanted - set(terms))
+        """A positive weight needs a part that provides its term; say so now, not mid-training."""
+        missing = sorted(set(self.loss_weights) - set(self.provided_terms))
         if missing:
+            provided = sorted(self.provided_terms)
             raise ValueError(
-                f"beta/gamma enable {missing} but mediator {type(self.mediator).__name__} defines only "
-                f"{sorted(terms) or 'no regularizers'}; set the weight to 0 or use the 'vsd' mediator"
+                f"loss weights enable {missing} but mediator {type(self.mediator).__name__} and aggregator "
+                f"{type(self.aggregator).__name__} provide {provided or 'no regularizers'}; set the weight "
+                "to 0 or use a mediator that provides the term"
             )
 
     # ------------------------------------------------------------------ X → S → Y
@@ -303,13 +313,13 @@ class FrontDoorClassifier(nn.Module):
         features: bool = False,
         max_epochs: int | None = None,
     ) -> dict:
-        """The objective's parts:  L = L_t-ce + β L_de + γ L_con.
+        """The objective's parts:  L = L_t-ce + Σ_k w_k R_k  (CDC: L_t-ce + β L_de + γ L_con).
 
-        L_t-ce is the aggregator's classification loss over the M template opinions, L_de (decoupling) and
-        L_con (consistency) are the mediator's regularizers on its text features. ``inputs`` are images,
-        or image features when ``features`` is true. ``epoch`` (0-based) and ``max_epochs`` (the run's
-        length) go to the aggregator's loss for epoch-scheduled terms. Returns ``{"loss", "L_t-ce", ...}``
-        (weighted terms only for enabled weights).
+        L_t-ce is the aggregator's classification loss over the M template opinions; each R_k is a regulariser
+        the mediator or the aggregator provides by name (CDC's L_de and L_con on the text features, KgCoOp's
+        L_kg, ...), weighted by ``loss_weights``. ``inputs`` are images, or image features when ``features``
+        is true. ``epoch`` (0-based) and ``max_epochs`` (the run's length) go to the aggregator's loss for
+        epoch-scheduled terms. Returns ``{"loss", "L_t-ce", R_k, ...}`` (unweighted terms, enabled ones only).
         """
         if features and not self.caches_image_features:
             raise ValueError(
@@ -322,12 +332,15 @@ class FrontDoorClassifier(nn.Module):
         logits = self.logits(image_features, text_features)
         terms = {"L_t-ce": self.aggregator.loss(logits, labels, epoch=epoch, max_epochs=max_epochs)}
         loss = terms["L_t-ce"]
-        if self.beta > 0 or self.gamma > 0:
-            regularizers = self.mediator.regularizers(text_features, self.logit_scale)
-            for key, weight in (("L_de", self.beta), ("L_con", self.gamma)):
-                if weight > 0:
-                    terms[key] = regularizers[key]
-                    loss = loss + weight * regularizers[key]
+        if self.loss_weights:
+            step = TrainingPass(image_features, logits, None if features else inputs)
+            regularizers = {
+                **self.mediator.training_regularizers(text_features, self.logit_scale, step),
+                **self.aggregator.regularizers(logits, labels),
+            }
+            for key, weight in self.loss_weights.items():
+                terms[key] = regularizers[key]
+                loss = loss + weight * regularizers[key]
         terms["loss"] = loss
         return terms
 

@@ -21,12 +21,25 @@ class Registry:
         self.kind = kind
         self._factories: dict[str, Callable[..., Any]] = {}
         self._declared: dict[str, str] = {}  # name → module that registers it when imported
+        self._packages: list[str] = []  # packages whose import registers more parts (see discover)
 
     def declare(self, name: str, module: str) -> None:
         """Make ``name`` known now; its factory is registered by ``module``, imported on first use."""
         if name in self:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._declared[name] = module
+
+    def discover(self, package: str) -> None:
+        """Import ``package`` before the first lookup or listing: the parts it defines register then.
+
+        For parts defined in a package that builds on this registry's own (a method's mediator in
+        :mod:`causalvlm.methods`), so a new file there is found without an import line anywhere else.
+        """
+        self._packages.append(package)
+
+    def _import_packages(self) -> None:
+        while self._packages:
+            importlib.import_module(self._packages.pop(0))
 
     def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: register ``factory`` under ``name``; a second registration of a name is an error."""
@@ -41,6 +54,7 @@ class Registry:
         return decorator
 
     def get(self, name: str) -> Callable[..., Any]:
+        self._import_packages()
         if name in self._declared:
             module = self._declared[name]
             importlib.import_module(module)  # registers the factory, which ends the declaration
@@ -56,7 +70,9 @@ class Registry:
         return self.get(name)(**kwargs)
 
     def names(self, pattern: str = "*") -> list[str]:
+        self._import_packages()
         return sorted(n for n in [*self._factories, *self._declared] if fnmatch.fnmatch(n, pattern))
 
     def __contains__(self, name: object) -> bool:
+        self._import_packages()
         return name in self._factories or name in self._declared

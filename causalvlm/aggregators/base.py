@@ -46,6 +46,14 @@ class Aggregator(nn.Module, ABC):
     aggregator, and not in whoever builds it.
     """
 
+    # Names of the regularisers :meth:`regularizers` returns; a method weighs them by name (Σ_k w_k R_k).
+    provides: tuple[str, ...] = ()
+
+    def regularizers(self, logits: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """Extra loss terms on the template logits ``[M, B, C]``, one per name in :attr:`provides`; none
+        by default (DSTC's own terms live in its :meth:`loss`)."""
+        return {}
+
     def bind(self, backbone: Any) -> None:
         """Adapt backbone-dependent defaults to ``backbone`` (its ``logit_scale`` τ); none by default."""
 

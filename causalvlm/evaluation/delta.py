@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from causalvlm.methods import find_method
+
 
 def delta_metric(protocol: str) -> str:
     """HM for base-to-new (Table 1); target accuracy for the cross-* protocols (Tables 2, 3)."""
@@ -24,9 +26,9 @@ def delta_metric(protocol: str) -> str:
 
 
 def is_cdc(spec: Mapping[str, Any]) -> bool:
-    """A CDC row: the ``cdc`` preset or a named CDC variant (``cdc-...``)."""
-    method = str(spec.get("method", ""))
-    return method == "cdc" or method.startswith("cdc-")
+    """A row of "ours" (the registered method says so: CDC and its variants); an unknown method is not."""
+    method = find_method(str(spec.get("method", "")))
+    return method is not None and method.ours
 
 
 def check_delta_vs(delta_vs: str | None, labels: Sequence[str]) -> None:

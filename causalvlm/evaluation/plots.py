@@ -24,24 +24,25 @@ from torch import Tensor
 from causalvlm.evaluation.atomic import atomic_save_figure
 from causalvlm.evaluation.metrics import ECE_BINS, ece_percent, reliability_bins
 from causalvlm.evaluation.probe import ProbeResult
+from causalvlm.methods import find_method
 from causalvlm.scm import SCM
 from causalvlm.scm.drawing import draw_scm
 
-# Each method keeps one colour in every figure; zero-shot CLIP (no training) is grey.
-METHOD_COLOURS = {"zeroshot": "tab:gray", "coop": "tab:blue", "cdc": "tab:red"}
 _OTHER_COLOURS = ("tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 SET_STYLES = {"base": "-", "new": "--"}  # base classes solid, new classes dashed
 SET_MARKERS = {"base": "o", "new": "s"}
 
 
 def method_colours(methods: Sequence[str]) -> dict[str, str]:
-    """One colour per method label: the family's colour (``"cdc[M=8]"`` → cdc's), else the next free one."""
+    """One colour per method label: its registered method's colour (``"cdc[M=8]"`` → cdc's; each method's
+    file sets it, zero-shot CLIP grey), else the next free one."""
     colours: dict[str, str] = {}
     spare = iter(_OTHER_COLOURS * (1 + len(methods) // len(_OTHER_COLOURS)))
     used: set[str] = set()
     for method in methods:
         family = method.split("[", 1)[0].split(" ", 1)[0]
-        colour = METHOD_COLOURS.get(family)
+        method_entry = find_method(family)
+        colour = method_entry.colour if method_entry is not None else None
         if colour is None or colour in used:
             colour = next(c for c in spare if c not in used)
         colours[method] = colour

@@ -14,6 +14,10 @@ from causalvlm.mediators.vsd import VSDMediator
 from causalvlm.mediators.vsd_losses import consistency_loss, decoupling_loss
 from causalvlm.templates import DATASET_TEMPLATES, TEMPLATE_SETS, template_for  # re-exported
 
+# Methods that bring their own mediator define it in their file of causalvlm.methods (KgCoOp, PromptSRC):
+# that package is imported before the first lookup, so their names are known however the lookup starts.
+MEDIATORS.discover("causalvlm.methods")
+
 __all__ = [
     "AUGMENTATIONS",
     "DATASET_TEMPLATES",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -45,6 +46,32 @@ def check_classnames(classnames: Sequence[str]) -> list[str]:
     return list(classnames)
 
 
+def hand_crafted_features(
+    backbone: FrozenCLIP, templates: Sequence[str], classnames: Sequence[str]
+) -> torch.Tensor:
+    """w^0 [C, D]: the frozen CLIP's L2-normalised text features of hand-written templates for each class.
+
+    One template gives f_T(t0(c)); several give the normalised mean of their (unnormalised) features, the
+    prompt ensemble of zero-shot CLIP. The anchor that L_con, KgCoOp's and PromptSRC's terms pull towards.
+    """
+    texts = [template.format(name) for template in templates for name in classnames]
+    with torch.no_grad():
+        features = backbone.encode_text(texts, normalize=len(templates) == 1)
+    if len(templates) > 1:
+        features = features.view(len(templates), len(classnames), -1).mean(dim=0)
+        features = features / features.norm(dim=-1, keepdim=True)
+    return features
+
+
+@dataclass(frozen=True)
+class TrainingPass:
+    """What one training step computed, for regularisers that compare it with the frozen model's."""
+
+    image_features: torch.Tensor  # [B, V, D], the features the logits were computed from
+    logits: torch.Tensor  # [M, B, C], the per-template logits
+    images: torch.Tensor | None  # the step's images [B, V, 3, H, W]; None when training on cached features
+
+
 class Mediator(nn.Module, ABC):
     """Produces L2-normalised class text features [M, C, D] for M templates in one text-encoder pass.
 
@@ -64,6 +91,9 @@ class Mediator(nn.Module, ABC):
     # True when image features depend on learned parameters (MaPLe's vision prompts): they cannot be cached,
     # and ``encode_images`` runs the (still frozen) image tower with autograd on.
     image_side_trainable: bool = False
+    # Names of the regularisers it provides (the keys of ``regularizers``); a method weighs them by name and
+    # the classifier adds Σ_k w_k R_k to the classification loss.
+    provides: tuple[str, ...] = ()
 
     def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], template: str = DEFAULT_TEMPLATE):
         super().__init__()
@@ -106,5 +136,20 @@ class Mediator(nn.Module, ABC):
     def regularizers(
         self, text_features: torch.Tensor, logit_scale: torch.Tensor | float
     ) -> dict[str, torch.Tensor]:
-        """Extra losses on the text features (``{"L_de": ..., "L_con": ...}`` for VSD); none by default."""
+        """Extra losses on the text features, one per name in :attr:`provides` (VSD: ``{"L_de": ...,
+        "L_con": ...}``); none by default."""
         return {}
+
+    def training_regularizers(
+        self, text_features: torch.Tensor, logit_scale: torch.Tensor | float, step: TrainingPass
+    ) -> dict[str, torch.Tensor]:
+        """The regularisers of one training step (the classifier calls this); by default
+        :meth:`regularizers` of the text features. A mediator whose terms need the step's image features,
+        logits or images (PromptSRC's) overrides it."""
+        return self.regularizers(text_features, logit_scale)
+
+    def register_hand_crafted_features(self, templates: Sequence[str] | None = None) -> None:
+        """Keep w^0 [C, D] (:func:`hand_crafted_features` of ``templates``, default [t0]) as the
+        non-persistent buffer ``hand_crafted_features``; call it again when the class names change."""
+        w0 = hand_crafted_features(self.backbone, templates or [self.template], self.classnames)
+        self.register_buffer("hand_crafted_features", w0, persistent=False)

@@ -31,6 +31,7 @@ from causalvlm.mediators.multi_template import (
 )
 from causalvlm.mediators.soft_prompt import SoftPrompt
 from causalvlm.mediators.vsd import DEFAULT_CTX_INIT
+from causalvlm.mediators.vsd_losses import VSD_TERMS
 
 # CoCoOp's meta-network narrows the image feature by this factor in its hidden layer.
 META_NET_REDUCTION = 16
@@ -48,6 +49,7 @@ class CoCoOpMediator(Mediator):
 
     conditional = True
     image_side_trainable = False
+    provides = VSD_TERMS  # L_de and L_con over its M templates (CDC on top of CoCoOp)
 
     def __init__(
         self,
@@ -90,11 +92,7 @@ class CoCoOpMediator(Mediator):
         for prompt in self.prompts:
             prompt.set_classnames(classnames)
         self.classnames = classnames
-        with torch.no_grad():
-            w0 = self.backbone.encode_text(
-                [self.template.format(name) for name in classnames], normalize=True
-            )
-        self.register_buffer("hand_crafted_features", w0, persistent=False)
+        self.register_hand_crafted_features()
 
     def context(self, image_features: torch.Tensor) -> torch.Tensor:
         """Per-image context [B, M, n_ctx, width]: [V]^m_k + π_m(f(x_m)) for image features [B,V,D]."""

@@ -27,6 +27,7 @@ from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
 from causalvlm.mediators.multi_template import check_num_templates, phrases_for, vsd_regularizers
 from causalvlm.mediators.soft_prompt import PLACEHOLDER_WORD, layout_prompts
 from causalvlm.mediators.vsd import DEFAULT_CTX_INIT
+from causalvlm.mediators.vsd_losses import VSD_TERMS
 
 MAPLE_DEPTH = 9  # J in the MaPLe paper's ViT-B/16 recipe
 MAPLE_N_CTX = 2
@@ -48,6 +49,7 @@ class MaPLeMediator(Mediator):
     """Deep text prompts coupled to deep vision prompts: ``forward()`` [M,C,D], ``encode_images`` [B,M,D]."""
 
     conditional = False
+    provides = VSD_TERMS  # L_de and L_con over its M templates (CDC on top of MaPLe)
 
     def __init__(
         self,
@@ -132,12 +134,11 @@ class MaPLeMediator(Mediator):
         device = backbone.text_tower.token_embedding.weight.device
         with torch.no_grad():
             token_embeddings = backbone.embed_tokens(token_ids.to(device))
-            w0 = backbone.encode_text([self.template.format(name) for name in classnames], normalize=True)
         self.register_buffer("token_embeddings", token_embeddings, persistent=False)
         self.register_buffer("context_slot", slot.to(device), persistent=False)
         self.register_buffer("eot_index", eot_index.to(device), persistent=False)
-        self.register_buffer("hand_crafted_features", w0, persistent=False)
         self.classnames = classnames
+        self.register_hand_crafted_features()
 
     # ---- text side --------------------------------------------------------------------------------------
     def text_prompts(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,7 +19,7 @@ from torch import nn
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
 from causalvlm.mediators.soft_prompt import SoftPrompt
-from causalvlm.mediators.vsd_losses import consistency_loss, decoupling_loss
+from causalvlm.mediators.vsd_losses import VSD_TERMS, consistency_loss, decoupling_loss
 from causalvlm.templates import DEFAULT_TEMPLATE
 
 # Distinct four-token phrases, so templates start from different points in embedding space.
@@ -32,6 +32,8 @@ DEFAULT_NUM_TEMPLATES = 4
 @MEDIATORS.register("vsd")
 class VSDMediator(Mediator):
     """M soft templates; ``forward`` returns [M, C, D]; ``regularizers`` returns L_de and L_con."""
+
+    provides = VSD_TERMS
 
     def __init__(
         self,
@@ -80,11 +82,7 @@ class VSDMediator(Mediator):
         for prompt in self.prompts:
             prompt.set_classnames(classnames)
         self.classnames = classnames
-        with torch.no_grad():
-            w0 = self.backbone.encode_text(
-                [self.template.format(name) for name in classnames], normalize=True
-            )
-        self.register_buffer("hand_crafted_features", w0, persistent=False)
+        self.register_hand_crafted_features()
 
     def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
         """w [M, C, D]: one text-encoder pass over all M×C prompts, cut at the latest end-of-text token."""

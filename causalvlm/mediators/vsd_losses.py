@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import torch
 
+# The two regularisers VSD provides, by name; β and γ are the paper's names for their weights.
+VSD_TERMS = ("L_de", "L_con")
+VSD_WEIGHT_NAMES = {"beta": "L_de", "gamma": "L_con"}
+
 
 def _check_features(w: torch.Tensor, name: str = "w") -> None:
     if w.dim() != 3:

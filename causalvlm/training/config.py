@@ -26,7 +26,8 @@ import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tin
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
-from causalvlm.training.methods import MethodSpec, for_backbone, method_spec
+from causalvlm.methods import get_method
+from causalvlm.training.methods import METHODS, MethodSpec, for_backbone, method_spec, needs_backbone_check
 from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (
     ConfigError,
@@ -140,15 +141,14 @@ def world_recipe() -> TrainConfig:
 
 
 def world_methods() -> list[MethodSpec]:
-    """The default run's methods. On the world, CoOp trains without crops (they cut off its off-centre
-    shapes); CDC's templates start from caption words the tiny CLIP tells apart (worlds.TEMPLATE_STARTS) and
-    see views that keep colour (``aug1-colour``: aug1 with autocontrast in place of greyscale). All three were
-    chosen on validation images (examples/cdc/choose_world.py, choose_templates.py, fusion_views.py)."""
-    return [
-        method_spec("zeroshot"),
-        method_spec("coop", aug="none"),
-        method_spec("cdc", aug="aug1-colour", mediator_options={"ctx_init": list(worlds.TEMPLATE_STARTS)}),
-    ]
+    """The default run's methods: every method with a ``default_run`` entry, in table order (zero-shot CLIP,
+    CoOp, CDC). On the world, CoOp trains without crops (they cut off its off-centre shapes); CDC's templates
+    start from caption words the tiny CLIP tells apart (worlds.TEMPLATE_STARTS) and see views that keep
+    colour (``aug1-colour``: aug1 with autocontrast in place of greyscale). All three were chosen on
+    validation images (examples/cdc/choose_world.py, choose_templates.py, fusion_views.py); each method's
+    file holds its entry."""
+    entries = [(name, get_method(name).default_run) for name in METHODS]
+    return [method_spec(name, **dict(entry)) for name, entry in entries if entry is not None]
 
 
 @dataclass
@@ -240,8 +240,8 @@ class ExperimentConfig:
         return list(self.targets or [])
 
     def _settle_methods(self) -> None:
-        """What the backbone decides about a method (MaPLe on a ResNet image tower: text side only)."""
-        if not any(spec.mediator == "maple" for spec in self.methods):
+        """What the backbone decides about a method (vision prompts on a ResNet tower: text side only)."""
+        if not any(needs_backbone_check(spec) for spec in self.methods):
             return
         worlds.register_tiny_clip()  # so the tiny CLIP's architecture name is known
         vit = has_vision_transformer(self.backbone)

@@ -1,6 +1,7 @@
-"""The paper's methods and ablations as presets: which mediator, how many templates, which aggregator.
+"""Method specs: one results-table row = a registered method's preset with the user's options applied.
 
-A method is a name plus one dict (:data:`PRESETS`, read like timm's model variants); ablation flags given to
+Each method is a :class:`~causalvlm.methods.Method` registered in its own file of :mod:`causalvlm.methods`;
+its preset is a name plus one dict (read like timm's model variants), and the options given to
 :func:`method_spec` override the preset's entries. One call per results-table row:
 
     method_spec("zeroshot")                      zero-shot CLIP: hand-crafted template, no training
@@ -14,30 +15,28 @@ A method is a name plus one dict (:data:`PRESETS`, read like timm's model varian
     method_spec("cocoop")                        CoCoOp: one soft template conditioned on the image (meta-net)
     method_spec("maple")                         MaPLe: deep text prompts coupled to deep vision prompts (ViT)
     method_spec("maple", text_only=True)         MaPLe's text side only, row "maple[text-only]" (ResNet)
-    method_spec("maple", mediator_options={"depth": 9}, train={"batch_size": 4})  per-method recipe
+    method_spec("maple", recipe=True)            MaPLe with its published recipe (batch 4, lr 0.0035)
+    method_spec("cdc", weights={"L_de": 0.5})    any loss term's weight by its name (β, γ: CDC's names)
 
 :func:`build_classifier` turns a spec into a :class:`FrontDoorClassifier`, :func:`build_view_transform` into
 the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1), :func:`build_test_transform` into
-the test-time one. :func:`for_backbone` settles what depends on the backbone (MaPLe's vision prompts need a
-ViT image tower).
+the test-time one. :func:`for_backbone` settles what depends on the backbone (vision prompts need a ViT
+image tower).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
-from causalvlm.aggregators import AGGREGATORS, TMC_LOSS_OPTIONS
+from causalvlm.aggregators import AGGREGATORS
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
-from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
+from causalvlm.methods import Method, find_method, get_method, method_names
 from causalvlm.scm import SCM
-
-# CoOp's base-to-new setting: 4 context tokens initialised from these words.
-COOP_CTX_INIT = "a photo of a"
 
 # What the test images look like to the templates:
 #   "shared"       one clean view (the backbone's eval preprocess) scored against every template;
@@ -48,62 +47,21 @@ TEST_VIEW_POLICIES = ("shared", "per-template")
 # are computed once and shared by all methods and seeds. "per-template" tests the way CDC trains.
 DEFAULT_TEST_VIEWS = "shared"
 
-# CoOp's recipe, which CoCoOp and MaPLe share: one template, cross-entropy, random resized crops (aug2).
-_COOP: dict[str, Any] = dict(
-    mediator="coop",
-    templates=1,
-    aggregator="logit-avg",
-    augmentation="aug2",
-    mediator_options={"ctx_init": COOP_CTX_INIT},
-)
-# The paper's CDC: M VSD templates, DSTC, β = γ = 1, view m (aug1) for template m.
-_CDC: dict[str, Any] = dict(
-    mediator="vsd",
-    templates=DEFAULT_NUM_TEMPLATES,
-    aggregator="ds",
-    beta=1.0,
-    gamma=1.0,
-    augmentation="aug1",
-    shared_view=False,
-)
-
-# Method name → the fields of its MethodSpec. Options given to method_spec win over these.
-PRESETS: dict[str, dict[str, Any]] = {
-    # Zero-shot CLIP: the dataset's hand-crafted t0, nothing to learn (one template: fusion is the identity).
-    "zeroshot": dict(
-        mediator="handcrafted", templates=1, aggregator="logit-avg", augmentation="none", trains=False
-    ),
-    # CoOp: one soft template trained with cross-entropy on random resized crops (aug2 with one view), as in
-    # CoOp's recipe.
-    "coop": _COOP,
-    # CoCoOp: CoOp's context (4 tokens from "a photo of a") plus a meta-network's per-image bias on every
-    # context token; cross-entropy, CoOp's augmentation. All B×C prompts of a batch share one text pass.
-    "cocoop": dict(_COOP, mediator="cocoop"),
-    # MaPLe: the first 2 tokens of "a photo of a" learnable, deep prompts in text layers 1..J-1 (J = 9, or
-    # every layer of a smaller tower) coupled into the image tower; cross-entropy, CoOp's augmentation. Its
-    # image features move with the coupling layers, so it trains and is tested on images, never on cached
-    # features.
-    "maple": dict(_COOP, mediator="maple", mediator_options={"ctx_init": COOP_CTX_INIT, "n_ctx": 2}),
-    # CDC (the paper): M soft templates (VSD) fused by DSTC, L = L_t-ce + β L_de + γ L_con with β = γ = 1,
-    # view m of each training image (aug1) for template m, so templates can specialise.
-    "cdc": _CDC,
-    # CDC with TMC's additions to the evidential loss (TMC_LOSS_OPTIONS): the fused opinion's term and the
-    # annealed KL(Dir(α̃) ‖ Dir(1)), as in TMC's code; an ablation of the paper's objective, one flag away.
-    "cdc-tmc": dict(_CDC, aggregator_options=dict(TMC_LOSS_OPTIONS)),
-}
-METHODS = tuple(PRESETS)
+# Every registered method (causalvlm.methods, plug-ins included), in table order, and its preset.
+METHODS = method_names()
+PRESETS: dict[str, dict[str, Any]] = {name: dict(get_method(name).preset) for name in METHODS}
 
 
 @dataclass(frozen=True)
 class MethodSpec:
     """Everything that distinguishes one method/ablation row of a results table."""
 
-    method: str  # a name in PRESETS
+    method: str  # a registered method (causalvlm.methods)
     mediator: str  # registry name in MEDIATORS
     templates: int  # M
     aggregator: str  # registry name in AGGREGATORS
-    beta: float = 0.0  # weight of L_de
-    gamma: float = 0.0  # weight of L_con
+    # Loss term → weight w_k; the classifier adds Σ_k w_k R_k to L_t-ce (zero weights are dropped).
+    weights: dict[str, float] = field(default_factory=dict)
     augmentation: str = "none"  # registry name in AUGMENTATIONS, applied at training time
     shared_view: bool = True  # training: one view for all templates (True) or view m for template m
     test_views: str = DEFAULT_TEST_VIEWS  # test time: one of TEST_VIEW_POLICIES (see DEFAULT_TEST_VIEWS)
@@ -120,47 +78,113 @@ class MethodSpec:
             raise ValueError(
                 f"test_views must be one of {', '.join(TEST_VIEW_POLICIES)}, got {self.test_views!r}"
             )
+        weights = {str(k): float(v) for k, v in dict(self.weights).items() if float(v) != 0.0}
+        object.__setattr__(self, "weights", weights)
         if not self.label:
             object.__setattr__(self, "label", _label(self))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def identity(self) -> dict[str, Any]:
+        """The spec as a run's identity records it (``run_config["method"]``; see run_identity.py).
 
-def _takes_num_templates(mediator: str) -> bool:
-    """Mediators whose M is an option (the soft multi-template ones); the others fix M themselves."""
-    return mediator == "vsd"
+        The form is frozen at its 2026-12 shape (tests/methods/fingerprints_before_plugins.json), so runs
+        fingerprinted then still resume: those fields are always written, the weights of L_de and L_con under
+        their names of then (beta, gamma); any other weight, and any field added since, only when it differs
+        from its default. So adding a field or a method never changes the fingerprint of an existing run.
+        """
+        record: dict[str, Any] = {}
+        for spec_field in fields(self):
+            value = getattr(self, spec_field.name)
+            if spec_field.name == "weights":
+                weights = dict(value)
+                for key, term in _FROZEN_WEIGHT_KEYS.items():
+                    record[key] = float(weights.pop(term, 0.0))
+                if weights:
+                    record["weights"] = weights
+            elif spec_field.name in _FROZEN_FIELDS or value != _default_of(spec_field):
+                record[spec_field.name] = copy.deepcopy(value)
+        return record
+
+
+# The identity's fields as of 2026-12 (always recorded), and the loss weights recorded under their names then.
+_FROZEN_FIELDS = (
+    "method", "mediator", "templates", "aggregator", "augmentation", "shared_view", "test_views", "trains",
+    "mediator_options", "aggregator_options", "train", "label",
+)  # fmt: skip
+_FROZEN_WEIGHT_KEYS = {"beta": "L_de", "gamma": "L_con"}
+
+
+def _default_of(spec_field: Any) -> Any:
+    if spec_field.default is not MISSING:
+        return spec_field.default
+    if spec_field.default_factory is not MISSING:
+        return spec_field.default_factory()
+    return MISSING
 
 
 def _label(spec: MethodSpec) -> str:
     """The method's name, plus every setting that differs from its preset: ``cdc[M=2,agg=mean]``.
 
-    Single-template methods (zero-shot, CoOp) keep their bare name: their settings are told apart by the
-    run's configuration, not by the row.
+    Methods with a fixed M keep their bare name: their settings are told apart by the run's configuration,
+    not by the row. A method run without its vision prompts (no ViT tower) is ``<name>[text-only]``.
     """
-    preset = PRESETS.get(spec.method)
-    if spec.mediator_options.get("vision_prompts") is False:
-        return (
-            f"{spec.method}[text-only]"  # deep prompts without their image side: not the method as published
-        )
-    if preset is None or not _takes_num_templates(preset["mediator"]):
+    method = find_method(spec.method)
+    if method is None:
         return spec.method
-    defaults = MethodSpec(spec.method, label=spec.method, **preset)
+    if method.vision_option and spec.mediator_options.get(method.vision_option) is False:
+        return f"{spec.method}[text-only]"  # prompts without their image side: not the method as published
+    if not method.variable_templates:
+        return spec.method
+    defaults = MethodSpec(spec.method, label=spec.method, **method.preset)
     flags = [f"M={spec.templates}"] if spec.templates != defaults.templates else []
     if spec.aggregator != defaults.aggregator:
         flags.append(f"agg={spec.aggregator}")
-    no_vsd = defaults.beta + defaults.gamma > 0 and spec.shared_view and spec.beta == spec.gamma == 0
+    no_vsd = bool(defaults.weights) and spec.shared_view and not spec.weights
     if no_vsd:
         flags.append("no-vsd")
     else:
-        for name in ("beta", "gamma"):
-            if getattr(spec, name) != getattr(defaults, name):
-                flags.append(f"{name}={getattr(spec, name):g}")
+        names = {term: alias for alias, term in method.weight_names.items()}
+        for term in [*names, *sorted((set(spec.weights) | set(defaults.weights)) - set(names))]:
+            if spec.weights.get(term, 0.0) != defaults.weights.get(term, 0.0):
+                flags.append(f"{names.get(term, term)}={spec.weights.get(term, 0.0):g}")
     if spec.augmentation != ("none" if no_vsd else defaults.augmentation):
         flags.append(f"aug={spec.augmentation}")
     if spec.test_views != defaults.test_views:
         flags.append(f"test={spec.test_views}")
     return f"{spec.method}[{','.join(flags)}]" if flags else spec.method
+
+
+def loss_terms_of(mediator: str, aggregator: str) -> tuple[str, ...]:
+    """The regularisers a mediator and an aggregator declare (their ``provides``), read from the classes."""
+    return (*MEDIATORS.get(mediator).provides, *AGGREGATORS.get(aggregator).provides)
+
+
+def _variable_template_methods() -> str:
+    return ", ".join(name for name in METHODS if get_method(name).variable_templates)
+
+
+def _resolve_weights(
+    method: Method, mediator: str, aggregator: str, given: Mapping[str, Any]
+) -> dict[str, float]:
+    """Weights given by term name (``L_kg``) or the method's name for it (``beta``) → {term: weight}."""
+    terms = loss_terms_of(mediator, aggregator)
+    resolved: dict[str, float] = {}
+    for key, value in given.items():
+        term = method.weight_names.get(key, key)
+        if term not in terms:
+            if not value:
+                continue  # a zero weight of a term the method lacks changes nothing (e.g. beta: 0 for coop)
+            names = [*terms, *method.weight_names]
+            raise ValueError(
+                f"{key} is not a loss weight of method {method.name!r}; its weights: "
+                f"{', '.join(names) or 'none (it adds no loss term)'}"
+            )
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value) >= 0.0:
+            raise ValueError(f"the weight of {term} ({key}) must be a number >= 0, got {value!r}")
+        resolved[term] = float(value)
+    return resolved
 
 
 def method_spec(
@@ -176,49 +200,60 @@ def method_spec(
     mediator_options: dict[str, Any] | None = None,
     train: dict[str, Any] | None = None,
     text_only: bool | None = None,
+    weights: dict[str, float] | None = None,
+    recipe: bool = False,
 ) -> MethodSpec:
     """The preset for ``method`` with the ablation flags applied; bad combinations raise ValueError.
 
     ``aggregator_options`` are keyword arguments of the aggregator (e.g. ``{"evidence_scale": 2.0}`` for
     ``ds``), merged over the preset's; they are checked by building the aggregator once, so a bad option
     fails here. ``mediator_options`` are keyword arguments of the mediator (e.g. MaPLe's ``depth``, CoCoOp's
-    ``n_ctx``), merged over the preset's and checked against the mediator's signature. ``train`` overrides the
-    run's training settings for this method alone (keys of :data:`METHOD_TRAIN_KEYS`). ``text_only`` (MaPLe):
-    True runs the text-side deep prompts without vision prompts; None leaves it to :func:`for_backbone`.
+    ``n_ctx``), merged over the preset's and checked against the mediator's signature. ``weights`` sets loss
+    term weights by term (``{"L_kg": 8}``) or by the method's names for them; ``beta`` and ``gamma`` are CDC's
+    names for the weights of L_de and L_con. ``train`` overrides the run's training settings for this method
+    alone (keys of :data:`METHOD_TRAIN_KEYS`); ``recipe`` starts them from the method's published recipe.
+    ``text_only`` (methods with vision prompts): True runs the text side alone; None leaves it to
+    :func:`for_backbone`.
     """
-    if method not in PRESETS:
-        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+    if method not in METHODS and find_method(method) is None:
+        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(method_names())}")
+    entry = get_method(method)
     if aggregator is not None and aggregator not in AGGREGATORS:
         raise ValueError(f"unknown aggregator {aggregator!r}; valid names: {', '.join(AGGREGATORS.names())}")
     if aug is not None and aug not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {aug!r}; valid names: {', '.join(AUGMENTATIONS.names())}")
     if templates is not None and (int(templates) != templates or templates < 1):
         raise ValueError(f"templates (M) must be an integer >= 1, got {templates!r}")
-    fields_ = copy.deepcopy(PRESETS[method])  # a spec never shares (mutable) options with the table
-    if not _takes_num_templates(fields_["mediator"]):
+    fields_ = copy.deepcopy(dict(entry.preset))  # a spec never shares (mutable) options with the preset
+    given = {**(weights or {}), **{k: v for k, v in (("beta", beta), ("gamma", gamma)) if v is not None}}
+    if not entry.variable_templates:
         if templates not in (None, 1):
             raise ValueError(
-                f"method {method!r} has a single template; --templates {templates} needs --method cdc"
+                f"method {method!r} has a single template; --templates {templates} needs a method whose M is "
+                f"an option ({_variable_template_methods()})"
             )
-        if no_vsd or beta or gamma:
-            raise ValueError(f"--no-vsd / beta / gamma apply to --method cdc, not {method!r}")
-    if not fields_.get("trains", True) and aug not in (None, "none"):
-        raise ValueError("zero-shot CLIP does not train, so --aug does not apply to it")
-    if no_vsd and (beta or gamma):
+        if no_vsd:
+            raise ValueError(f"--no-vsd applies to {_variable_template_methods()}, not {method!r}")
+    if not entry.trains and aug not in (None, "none"):
+        raise ValueError(f"{method} does not train, so --aug does not apply to it")
+    if no_vsd and any(given.values()):
         raise ValueError("--no-vsd sets beta = gamma = 0; do not pass non-zero beta/gamma with it")
 
     fields_["aggregator"] = aggregator or fields_["aggregator"]
     if test_views is not None:
         fields_["test_views"] = test_views
-    if _takes_num_templates(fields_["mediator"]):
+    resolved = _resolve_weights(entry, fields_["mediator"], fields_["aggregator"], given)
+    fields_["weights"] = {**fields_.get("weights", {}), **resolved}
+    if entry.variable_templates:
         fields_["templates"] = fields_["templates"] if templates is None else int(templates)
-        fields_["mediator_options"] = {"num_templates": fields_["templates"]}
+        fields_["mediator_options"] = {
+            **fields_.get("mediator_options", {}),
+            "num_templates": fields_["templates"],
+        }
         if no_vsd:
             # One view shared by all templates: by default the clean view, so its features can be cached.
-            fields_.update(beta=0.0, gamma=0.0, augmentation=aug or "none", shared_view=True)
+            fields_.update(weights={}, augmentation=aug or "none", shared_view=True)
         else:
-            fields_["beta"] = fields_["beta"] if beta is None else float(beta)
-            fields_["gamma"] = fields_["gamma"] if gamma is None else float(gamma)
             fields_["augmentation"] = aug or fields_["augmentation"]
             # Identical views ("none") or a single template gain nothing from encoding M copies.
             fields_["shared_view"] = fields_["templates"] == 1 or aug == "none"
@@ -230,16 +265,27 @@ def method_spec(
     fields_["aggregator_options"] = options
     if mediator_options:
         fields_["mediator_options"] = {
-            **fields_["mediator_options"],
+            **fields_.get("mediator_options", {}),
             **_checked_mediator_options(fields_["mediator"], mediator_options),
         }
     if text_only is not None:
-        if fields_["mediator"] != "maple":
-            raise ValueError(f"text_only applies to --method maple, not {method!r}")
-        fields_["mediator_options"]["vision_prompts"] = not text_only
-    if train:
-        fields_["train"] = check_method_train(train)
+        if entry.vision_option is None:
+            with_vision = ", ".join(n for n in METHODS if get_method(n).vision_option)
+            raise ValueError(
+                f"text_only applies to methods with vision prompts ({with_vision}), not {method!r}"
+            )
+        fields_.setdefault("mediator_options", {})[entry.vision_option] = not text_only
+    if recipe or train:
+        fields_["train"] = check_method_train(_merged_train(entry.recipe if recipe else {}, train or {}))
     return MethodSpec(method, **fields_)
+
+
+def _merged_train(recipe: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:
+    """The method's recipe with the user's ``train`` over it (``optim`` merged key by key)."""
+    merged = {**copy.deepcopy(dict(recipe)), **copy.deepcopy(dict(train))}
+    if "optim" in recipe and isinstance(train.get("optim"), Mapping):
+        merged["optim"] = {**recipe["optim"], **train["optim"]}
+    return merged
 
 
 # The training settings a method may set for itself (its published recipe); the rest are the run's.
@@ -282,32 +328,55 @@ def train_config_for(spec: MethodSpec, train: Any) -> Any:
 
 
 def for_backbone(spec: MethodSpec, vision_transformer: bool | None) -> MethodSpec:
-    """Settle what the backbone decides: MaPLe without a ViT image tower runs its text side only.
+    """Settle what the backbone decides: vision prompts without a ViT image tower leave the text side only.
 
-    ``vision_transformer`` None (unknown) leaves the spec as it is. MaPLe with ``text_only`` unset becomes
-    ``maple[text-only]`` on a ResNet tower (its vision prompts cannot exist there); ``text_only=False`` on
-    such a tower is refused.
+    ``vision_transformer`` None (unknown) leaves the spec as it is. A method with vision prompts (its
+    ``vision_option``) left unset becomes ``<name>[text-only]`` on a ResNet tower (its vision prompts cannot
+    exist there); ``text_only=False`` on such a tower is refused.
     """
-    if spec.mediator != "maple" or vision_transformer is None:
+    method = find_method(spec.method)
+    option = method.vision_option if method is not None else None
+    if option is None or vision_transformer is None:
         return spec
-    vision_prompts = spec.mediator_options.get("vision_prompts")
+    vision_prompts = spec.mediator_options.get(option)
     if vision_prompts is None:
-        options = {**spec.mediator_options, "vision_prompts": vision_transformer}
+        options = {**spec.mediator_options, option: vision_transformer}
         return replace(spec, mediator_options=options, label="" if not vision_transformer else spec.label)
     if vision_prompts and not vision_transformer:
         raise ValueError(
-            f"{spec.method}: MaPLe's vision prompts need a ViT image tower and this backbone's is not one; "
-            "use a ViT backbone, or drop text_only: false (the row is then maple[text-only])"
+            f"{spec.method}: its vision prompts need a ViT image tower and this backbone's is not one; "
+            f"use a ViT backbone, or drop text_only: false (the row is then {spec.method}[text-only])"
         )
     return spec
 
 
+def needs_backbone_check(spec: MethodSpec) -> bool:
+    """True when :func:`for_backbone` may change the spec (the method has vision prompts)."""
+    method = find_method(spec.method)
+    return method is not None and method.vision_option is not None
+
+
 def with_templates(spec: MethodSpec, templates: int) -> MethodSpec:
     """The same method with M templates (used by the compute report's sweep over M)."""
-    if not _takes_num_templates(spec.mediator):
-        raise ValueError(f"only cdc has a variable number of templates, not {spec.method!r}")
+    method = find_method(spec.method)
+    if method is None or not method.variable_templates:
+        raise ValueError(
+            f"only {_variable_template_methods()} have a variable number of templates, not {spec.method!r}"
+        )
     options = {**spec.mediator_options, "num_templates": templates}
     return replace(spec, templates=templates, mediator_options=options, label="")
+
+
+def sweeps_templates(spec: MethodSpec) -> bool:
+    """True when the compute report times this method at every M of ``compute_templates``."""
+    method = find_method(spec.method)
+    return method is not None and method.sweeps_templates
+
+
+def callbacks_for(spec: MethodSpec) -> list:
+    """The Lightning callbacks the method's training needs (e.g. averaging its prompts over epochs)."""
+    method = find_method(spec.method)
+    return list(method.callbacks(spec)) if method is not None and method.callbacks else []
 
 
 def build_classifier(
@@ -327,8 +396,7 @@ def build_classifier(
         spec.mediator,
         spec.aggregator,
         scm=scm,
-        beta=spec.beta,
-        gamma=spec.gamma,
+        loss_weights=spec.weights,
         classnames=classnames,
         template=template,
         mediator_options=spec.mediator_options,

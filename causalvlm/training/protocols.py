@@ -46,6 +46,8 @@ from causalvlm.training.methods import (
     build_classifier,
     build_test_transform,
     build_view_transform,
+    callbacks_for,
+    sweeps_templates,
     train_config_for,
     uses_cached_features,
     with_templates,
@@ -188,7 +190,7 @@ class ProtocolRunner:
         }
         return {
             "protocol": cfg.protocol,
-            "method": _jsonable(spec.to_dict()),
+            "method": _jsonable(spec.identity()),
             "dataset": dataset,
             "dataset_options": _jsonable(options),
             "shots": cfg.shots,
@@ -346,6 +348,7 @@ class ProtocolRunner:
                 datamodule,
                 train_cfg,
                 eval_classnames={name: eval_sets[name].classnames for name in val_data},
+                callbacks=callbacks_for(spec),
                 ckpt_path=ckpt,
                 run_name=f"{_slug(spec.label)}-{_slug(dataset)}-seed{seed}",
                 run_config=run_config,
@@ -420,15 +423,16 @@ class ProtocolRunner:
 
     # ------------------------------------------------------------------ compute report
     def compute_report(self) -> list[dict[str, Any]]:
-        """Trainable parameters and images/s of each method, plus CDC at each M in ``compute_templates``."""
+        """Trainable parameters and images/s of each method, plus the first method that sweeps M (CDC) at
+        each M in ``compute_templates``."""
         cfg = self.config
         subsample = "base" if cfg.protocol == "base2new" else "all"
         splits = self._build(cfg.datasets[0], subsample, cfg.seeds[0])
         sample = splits.train_x[: cfg.compute_batch]
         specs: list[MethodSpec] = list(cfg.methods)
-        cdc = next((s for s in cfg.methods if s.method == "cdc"), None)
-        if cdc is not None:
-            specs += [with_templates(cdc, m) for m in cfg.compute_templates if m != cdc.templates]
+        swept = next((s for s in cfg.methods if sweeps_templates(s)), None)
+        if swept is not None:
+            specs += [with_templates(swept, m) for m in cfg.compute_templates if m != swept.templates]
         report = []
         for spec in specs:
             torch.manual_seed(0)
@@ -461,7 +465,6 @@ def encode_ready_batch(
 def _jsonable(value: Any) -> Any:
     """Plain JSON types (what a config.json and a checkpoint can hold); anything else as its str."""
     return json.loads(json.dumps(value, default=str))
-
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from typing import Any
 from causalvlm.aggregators import AGGREGATORS
 from causalvlm.cli import CheckedParser, integer, number, seed, text
 from causalvlm.mediators import AUGMENTATIONS
+from causalvlm.methods import get_method
 from causalvlm.training.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
 from causalvlm.training.experiment import run_experiment, validate_experiment
 from causalvlm.training.methods import METHODS, TEST_VIEW_POLICIES, MethodSpec
@@ -48,9 +49,8 @@ OPTION_KEYS = {
     "--progress": "train.enable_progress_bar",
     "--delta-vs": "delta_vs",
 }
-# The single-template prompt learners the paper compares with (they take --aug, not CDC's flags).
-PROMPT_BASELINES = ("coop", "cocoop", "maple")
-# Options that shape the method entries (the CDC ablations); they build the "methods" setting.
+# Options that shape the method entries (the CDC ablations); they build the "methods" setting. --aug reaches
+# every method that trains; the others reach the methods whose M is an option (each method's file says so).
 METHOD_OPTIONS = ("--templates", "--aggregator", "--no-vsd", "--aug", "--beta", "--gamma")
 
 
@@ -69,7 +69,7 @@ def build_parser() -> CheckedParser:
         type=text("a checkpoint file, a tag or none"),
         help="a checkpoint file, an open_clip tag (openai; must be in open_clip's cache offline) or none",
     )
-    p.add_argument("--method", nargs="+", choices=METHODS, help="methods to run (default: zeroshot coop cdc)")
+    p.add_argument("--method", nargs="+", choices=METHODS, help="methods to run (default: the world's run)")
     p.add_argument("--templates", type=integer(1), help="M, the number of CDC templates")
     p.add_argument("--aggregator", help=f"S → Y fusion for CDC: {' | '.join(AGGREGATORS.names())}")
     p.add_argument(
@@ -129,27 +129,32 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     flags = {o.removeprefix("--").replace("-", "_"): _value(args, o) for o in METHOD_OPTIONS}
     flags = {k: v for k, v in flags.items() if v is not None}
     if args.method is not None or flags:
-        methods = args.method or ["cdc"]
-        has_cdc = any(m.startswith("cdc") for m in methods)
-        cdc_only = sorted(set(flags) - {"aug"})
-        if cdc_only and not has_cdc:
-            named = ", ".join(f"--{f.replace('_', '-')}" for f in cdc_only)
-            raise ConfigError("--method", f"{named} apply to CDC only; add --method cdc")
-        if "aug" in flags and not (has_cdc or set(PROMPT_BASELINES) & set(methods)):
+        variable = [name for name in METHODS if get_method(name).variable_templates]
+        methods = args.method or variable[:1]
+        template_only = sorted(set(flags) - {"aug"})
+        if template_only and not set(variable) & set(methods):
+            named = ", ".join(f"--{f.replace('_', '-')}" for f in template_only)
+            raise ConfigError(
+                "--method",
+                f"{named} apply to methods whose M is an option ({', '.join(variable)}); "
+                f"add --method {variable[0]}",
+            )
+        if "aug" in flags and not any(get_method(m).trains for m in methods):
             raise ConfigError(
                 "--aug",
-                f"applies to methods that train ({', '.join(PROMPT_BASELINES)}, cdc); "
-                "zero-shot CLIP does not train",
+                f"applies to methods that train; {', '.join(methods)} does not train",
             )
         overrides["methods"] = [_method_entry(m, flags) for m in methods]
     return overrides
 
 
 def _method_entry(method: str, flags: dict[str, Any]) -> dict[str, Any]:
-    """Ablation flags shape CDC; --aug also reaches CoOp, CoCoOp and MaPLe; zero-shot takes none."""
-    if method.startswith("cdc"):
+    """Ablation flags shape the methods whose M is an option (CDC); --aug also reaches every other method
+    that trains; a method that does not train takes none."""
+    entry = get_method(method)
+    if entry.variable_templates:
         return {"method": method, **flags}
-    if method in PROMPT_BASELINES and "aug" in flags:
+    if entry.trains and "aug" in flags:
         return {"method": method, "aug": flags["aug"]}
     return {"method": method}
 

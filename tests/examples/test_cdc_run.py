@@ -244,7 +244,7 @@ def test_resume_reuses_finished_runs(micro_clip_path, jpeg_root, tmp_path, fast_
         (["--dataset", "nope"], "unknown dataset"),
         (["--data-root", "/no/such/folder"], "/no/such/folder"),
         (["--templates", "0"], "templates"),
-        (["--method", "coop", "--templates", "4"], "--templates apply to CDC only"),
+        (["--method", "coop", "--templates", "4"], "--templates apply to methods whose M is an option"),
         (["--method", "cdc", "--aggregator", "vote"], "unknown aggregator 'vote'"),
         (["--method", "cdc", "--aug", "aug9"], "unknown augmentation 'aug9'"),
         (["--method", "zeroshot", "--aug", "aug1"], "does not train"),

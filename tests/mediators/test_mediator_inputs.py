@@ -40,7 +40,7 @@ def test_overlong_class_name_on_set_classnames(tiny_clip, classnames):
 
 def test_unknown_mediator_lists_valid_names():
     with pytest.raises(KeyError, match="cocoop.*coop.*handcrafted.*maple.*vsd"):
-        MEDIATORS.get("kgcoop")
+        MEDIATORS.get("prograd")
 
 
 def test_bad_class_token_position_and_template(tiny_clip, classnames):

@@ -1,0 +1,58 @@
+"""CDC (the paper): M soft templates (VSD) fused by DSTC, L = L_t-ce + β L_de + γ L_con.
+
+``cdc`` is the paper's method: M VSD templates, DSTC fusion, β = γ = 1, view m of each training image (aug1)
+for template m, so templates can specialise. ``cdc-tmc`` trains it with TMC's additions to the evidential loss
+(:data:`~causalvlm.aggregators.TMC_LOSS_OPTIONS`: the fused opinion's term and the annealed
+KL(Dir(α̃) ‖ Dir(1)), as in TMC's code), an ablation of the paper's objective one flag away. β and γ are
+CDC's names for the weights of its two loss terms, L_de and L_con (``--beta`` / ``--gamma``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from causalvlm.aggregators import TMC_LOSS_OPTIONS
+from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
+from causalvlm.methods.base import Method, register_method
+from causalvlm.worlds.task import TEMPLATE_STARTS
+
+# β → L_de (decoupling), γ → L_con (consistency): the paper's names for the two weights.
+CDC_WEIGHT_NAMES = {"beta": "L_de", "gamma": "L_con"}
+
+CDC_PRESET: dict[str, Any] = dict(
+    mediator="vsd",
+    templates=DEFAULT_NUM_TEMPLATES,
+    aggregator="ds",
+    weights={"L_de": 1.0, "L_con": 1.0},
+    augmentation="aug1",
+    shared_view=False,
+)
+
+CDC = register_method(
+    Method(
+        name="cdc",
+        summary="CDC: M soft templates (VSD) + DSTC fusion, L_de and L_con",
+        preset=CDC_PRESET,
+        rank=100,
+        ours=True,
+        variable_templates=True,
+        sweeps_templates=True,
+        weight_names=CDC_WEIGHT_NAMES,
+        colour="tab:red",
+        # On the world: templates start from caption words the tiny CLIP tells apart, views keep colour
+        # (aug1-colour); both chosen on validation images (choose_templates.py, fusion_views.py).
+        default_run={"aug": "aug1-colour", "mediator_options": {"ctx_init": list(TEMPLATE_STARTS)}},
+    )
+)
+
+CDC_TMC = register_method(
+    Method(
+        name="cdc-tmc",
+        summary="CDC trained with TMC's additions to the evidential loss",
+        preset=dict(CDC_PRESET, aggregator_options=dict(TMC_LOSS_OPTIONS)),
+        rank=110,
+        ours=True,
+        variable_templates=True,
+        weight_names=CDC_WEIGHT_NAMES,
+    )
+)
