@@ -133,10 +133,14 @@ def _label(spec: MethodSpec) -> str:
     method = find_method(spec.method)
     if method is None:
         return spec.method
-    if method.vision_option and spec.mediator_options.get(method.vision_option) is False:
-        return f"{spec.method}[text-only]"  # prompts without their image side: not the method as published
+    # Prompts without their image side (no ViT tower): not the method as published, and the row says so.
+    text_only = (
+        ["text-only"]
+        if method.vision_option and spec.mediator_options.get(method.vision_option) is False
+        else []
+    )
     if not method.variable_templates:
-        return spec.method
+        return f"{spec.method}[text-only]" if text_only else spec.method
     defaults = MethodSpec(spec.method, label=spec.method, **method.preset)
     flags = [f"M={spec.templates}"] if spec.templates != defaults.templates else []
     if spec.aggregator != defaults.aggregator:
@@ -153,6 +157,7 @@ def _label(spec: MethodSpec) -> str:
         flags.append(f"aug={spec.augmentation}")
     if spec.test_views != defaults.test_views:
         flags.append(f"test={spec.test_views}")
+    flags += text_only
     return f"{spec.method}[{','.join(flags)}]" if flags else spec.method
 
 
