@@ -17,6 +17,7 @@ through template m's vision prompts, so ``encode_images`` returns one feature pe
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -44,6 +45,20 @@ def resolve_depth(depth: int | None, max_depth: int) -> int:
     return depth
 
 
+def coupling_layers(text_width: int, vision_width: int, depth: int, clone: bool = True) -> nn.ModuleList:
+    """F_0..F_{J−1}: Linear(text width → vision width) for each of the J ≥ 1 prompted layers.
+
+    As the official MaPLe code starts them: F_0 (its ``proj``) on its own, and F_1..F_{J−1} (its
+    ``compound_prompt_projections``, made by ``_get_clones``) as copies of one freshly initialised Linear, so
+    they begin equal and differ only by what they learn. ``clone=False`` initialises every F_i on its own.
+    """
+    first = nn.Linear(text_width, vision_width)
+    if not clone:
+        return nn.ModuleList([first, *(nn.Linear(text_width, vision_width) for _ in range(depth - 1))])
+    deeper = nn.Linear(text_width, vision_width)
+    return nn.ModuleList([first, *(copy.deepcopy(deeper) for _ in range(depth - 1))])
+
+
 @MEDIATORS.register("maple")
 class MaPLeMediator(Mediator):
     """Deep text prompts coupled to deep vision prompts: ``forward()`` [M,C,D], ``encode_images`` [B,M,D]."""
@@ -66,6 +81,7 @@ class MaPLeMediator(Mediator):
         vision_prompts: bool = True,  # False: text-side deep prompts only (what a ResNet tower allows)
         temperature: float | None = None,  # τ of L_de / L_con; None → the CLIP logit scale
         init_noise: float = 0.02,  # std added to a template whose phrase repeats an earlier template's
+        clone_couplings: bool = True,  # F_1..F_{J−1} start as copies of one Linear, as the official code does
     ):
         super().__init__(backbone, classnames, template)
         self.num_templates = check_num_templates(num_templates)
@@ -116,9 +132,10 @@ class MaPLeMediator(Mediator):
             )
             for _ in range(self.depth - 1)
         )  # P_i, i = 1..J−1: [M, n_ctx, width] each
-        self.couplings = nn.ModuleList(
-            nn.Linear(backbone.width, backbone.vision_width).to(device)
-            for _ in range(self.depth if self.vision_prompts else 0)
+        self.couplings = (
+            coupling_layers(backbone.width, backbone.vision_width, self.depth, clone_couplings).to(device)
+            if self.vision_prompts
+            else nn.ModuleList()
         )  # F_0..F_{J−1}
         self.set_classnames(self.classnames)
 

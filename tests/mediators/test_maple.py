@@ -187,3 +187,19 @@ def test_vit_b_16_parameter_counts_and_text_exactness():
     with torch.no_grad():
         expected = reference_text(backbone, [f"a photo of a {c}." for c in classnames])
         torch.testing.assert_close(maple()[0], expected, atol=1e-5, rtol=0)
+
+
+def test_couplings_start_as_the_official_code_starts_them(deep_clip, classnames):
+    """F_1..F_{J−1} are copies of one Linear (the official _get_clones), F_0 its own; clone_couplings=False
+    draws each on its own."""
+    torch.manual_seed(0)
+    maple = MEDIATORS.build("maple", backbone=deep_clip, classnames=classnames)
+    first, *deeper = maple.couplings
+    assert len(deeper) == maple.depth - 1 >= 2
+    for layer in deeper[1:]:
+        torch.testing.assert_close(layer.weight, deeper[0].weight, rtol=0, atol=0)
+        torch.testing.assert_close(layer.bias, deeper[0].bias, rtol=0, atol=0)
+        assert layer.weight.data_ptr() != deeper[0].weight.data_ptr()  # copies, not one shared layer
+    assert not torch.equal(first.weight, deeper[0].weight)
+    independent = MEDIATORS.build("maple", backbone=deep_clip, classnames=classnames, clone_couplings=False)
+    assert not torch.equal(independent.couplings[1].weight, independent.couplings[2].weight)
