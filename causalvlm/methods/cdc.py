@@ -57,30 +57,32 @@ CDC_TMC = register_method(
     )
 )
 
+
 # CDC on other prompt learners: the same M templates, DSTC fusion, L_de and L_con and per-template views, with
 # CoCoOp's conditional context or MaPLe's deep multi-modal prompts as the templates (their mediators take
 # num_templates). Their own names, so each is one row with its own traits and every CDC flag reaches it.
-CDC_COCOOP = register_method(
-    Method(
-        name="cdc+cocoop",
-        summary="CDC over CoCoOp's prompts: M image-conditioned templates, DSTC, L_de and L_con",
-        preset=dict(CDC_PRESET, mediator="cocoop"),
-        rank=120,
-        ours=True,
-        variable_templates=True,
-        weight_names=CDC_WEIGHT_NAMES,
+def _cdc_over(prompts: str, summary: str, rank: int, **traits: Any) -> Method:
+    return register_method(
+        Method(
+            name=f"cdc+{prompts}",
+            summary=summary,
+            preset=dict(CDC_PRESET, mediator=prompts),
+            rank=rank,
+            ours=True,
+            variable_templates=True,
+            weight_names=CDC_WEIGHT_NAMES,
+            **traits,
+        )
     )
-)
 
-CDC_MAPLE = register_method(
-    Method(
-        name="cdc+maple",
-        summary="CDC over MaPLe's prompts: M deep multi-modal templates, DSTC, L_de and L_con",
-        preset=dict(CDC_PRESET, mediator="maple"),
-        rank=130,
-        ours=True,
-        variable_templates=True,
-        weight_names=CDC_WEIGHT_NAMES,
-        vision_option="vision_prompts",  # on a ResNet tower the row is cdc+maple[text-only]
-    )
+
+CDC_COCOOP = _cdc_over(
+    "cocoop", "CDC over CoCoOp's prompts: M image-conditioned templates, DSTC, L_de, L_con", 120
+)
+# On a ResNet tower MaPLe's vision prompts cannot exist: the row is then cdc+maple[text-only].
+CDC_MAPLE = _cdc_over(
+    "maple",
+    "CDC over MaPLe's prompts: M deep multi-modal templates, DSTC, L_de, L_con",
+    130,
+    vision_option="vision_prompts",
 )
