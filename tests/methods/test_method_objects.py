@@ -15,8 +15,10 @@ from causalvlm import FrontDoorClassifier
 from causalvlm.mediators import MEDIATORS, CoOpMediator
 from causalvlm.methods import METHOD_REGISTRY, Method, get_method, load_plugins, method_names
 from causalvlm.training import method_spec
+from causalvlm.training.checkpoints import ResumeError
 from causalvlm.training.config import ExperimentConfig
 from causalvlm.training.methods import METHODS, loss_terms_of
+from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +91,22 @@ def test_runs_fingerprinted_before_methods_became_plug_ins_keep_their_fingerprin
         assert spec.label == run["label"]
         assert spec.identity() == run["method"]
         assert fingerprint({**run["run_config"], "method": spec.identity()}) == run["fingerprint"]
+
+
+def test_a_run_directory_written_before_the_change_resumes_after_it(tmp_path):
+    """The run folder's config.json as the old code wrote it: --resume accepts it under today's settings."""
+    for index, run in enumerate(json.loads(FIXTURE.read_text())["runs"]):
+        directory = RunDirectory(tmp_path / f"run{index}")
+        directory.path.mkdir()
+        directory.config_path.write_text(
+            json.dumps({"fingerprint": run["fingerprint"], "config": run["run_config"]})
+        )
+        now = {**run["run_config"], "method": method_spec(**run["arguments"]).identity()}
+        assert directory.plan(now, max_epochs=200, resume=True, overwrite=False) is None  # no checkpoint yet
+        with pytest.raises(ResumeError, match="method.gamma"):  # and a real change is still refused
+            directory.plan(
+                {**now, "method": {**now["method"], "gamma": 3.0}}, 200, resume=True, overwrite=False
+            )
 
 
 def test_a_field_left_at_its_default_is_not_recorded():
