@@ -63,6 +63,18 @@ def hand_crafted_features(
     return features
 
 
+def vision_prompts_allowed(backbone: FrozenCLIP, vision_prompts: bool, method: str) -> bool:
+    """``vision_prompts`` as a bool; ValueError naming ``method`` when they are asked for on a tower that is
+    not a ViT (a convolutional tower has no tokens to prompt)."""
+    if vision_prompts and not backbone.has_vision_transformer:
+        raise ValueError(
+            f"{method}'s vision prompts need a ViT image tower, but this backbone's is "
+            f"{type(backbone.model.visual).__name__}; use a ViT backbone, or vision_prompts=False for its "
+            "text-side prompts only (then it is not the method as published)"
+        )
+    return bool(vision_prompts)
+
+
 @dataclass(frozen=True)
 class TrainingPass:
     """What one training step computed, for regularisers that compare it with the frozen model's."""

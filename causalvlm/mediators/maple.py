@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from causalvlm.backbones import FrozenCLIP
-from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames
+from causalvlm.mediators.base import MEDIATORS, Mediator, check_classnames, vision_prompts_allowed
 from causalvlm.mediators.multi_template import check_num_templates, phrases_for, vsd_regularizers
 from causalvlm.mediators.soft_prompt import PLACEHOLDER_WORD, layout_prompts
 from causalvlm.mediators.vsd import DEFAULT_CTX_INIT
@@ -89,13 +89,7 @@ class MaPLeMediator(Mediator):
             raise ValueError(f"n_ctx must be a positive integer, got {n_ctx!r}")
         if temperature is not None and temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
-        self.vision_prompts = bool(vision_prompts)
-        if self.vision_prompts and not backbone.has_vision_transformer:
-            raise ValueError(
-                f"MaPLe's vision prompts need a ViT image tower, but this backbone's is "
-                f"{type(backbone.model.visual).__name__}; use a ViT backbone, or vision_prompts=False for "
-                "text-side deep prompts only (then it is not MaPLe's multi-modal prompting)"
-            )
+        self.vision_prompts = vision_prompts_allowed(backbone, vision_prompts, "MaPLe")
         # Image features depend on learned parameters only when vision prompts exist.
         self.image_side_trainable = self.vision_prompts
         max_depth = min(

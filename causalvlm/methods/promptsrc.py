@@ -38,7 +38,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from causalvlm.backbones import FrozenCLIP
-from causalvlm.mediators.base import MEDIATORS, Mediator, TrainingPass, check_classnames
+from causalvlm.mediators.base import (
+    MEDIATORS,
+    Mediator,
+    TrainingPass,
+    check_classnames,
+    vision_prompts_allowed,
+)
 from causalvlm.mediators.handcrafted import resolve_templates
 from causalvlm.mediators.maple import resolve_depth
 from causalvlm.mediators.soft_prompt import SoftPrompt
@@ -118,13 +124,7 @@ class PromptSRCMediator(Mediator):
         if gpa_std is not None and not gpa_std > 0:
             raise ValueError(f"gpa_std must be positive, got {gpa_std!r}")
         self.gpa_mean, self.gpa_std = gpa_mean, gpa_std
-        self.vision_prompts = bool(vision_prompts)
-        if self.vision_prompts and not backbone.has_vision_transformer:
-            raise ValueError(
-                f"PromptSRC's vision prompts need a ViT image tower, but this backbone's is "
-                f"{type(backbone.model.visual).__name__}; use a ViT backbone, or vision_prompts=False for "
-                "the text-side prompts only"
-            )
+        self.vision_prompts = vision_prompts_allowed(backbone, vision_prompts, "PromptSRC")
         self.image_side_trainable = self.vision_prompts
         self.anchor_templates = resolve_templates(anchor_templates, self.template)
         self.prompt = SoftPrompt(backbone, self.classnames, n_ctx=n_ctx, ctx_init=ctx_init)

@@ -220,7 +220,7 @@ def method_spec(
     ``text_only`` (methods with vision prompts): True runs the text side alone; None leaves it to
     :func:`for_backbone`.
     """
-    if method not in METHODS and find_method(method) is None:
+    if find_method(method) is None:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(method_names())}")
     entry = get_method(method)
     if aggregator is not None and aggregator not in AGGREGATORS:
