@@ -154,3 +154,22 @@ def test_a_broken_plug_in_is_named(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(RuntimeError, match="method plug-in 'broken' .*no_such_module_here"):
         load_plugins()
+
+
+def test_run_py_gives_aug_to_every_method_that_trains_and_cdc_flags_to_variable_m_methods():
+    """No list of names in run.py: a new method that trains gets --aug (it once silently kept aug2)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("cdc_run_for_traits", ROOT / "examples" / "cdc" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    overrides = run.overrides_from(
+        run.parse_args(["--method", "zeroshot", "coop", "kgcoop", "--aug", "none"])
+    )
+    assert overrides["methods"] == [
+        {"method": "zeroshot"},
+        {"method": "coop", "aug": "none"},
+        {"method": "kgcoop", "aug": "none"},
+    ]
+    overrides = run.overrides_from(run.parse_args(["--method", "kgcoop", "cdc+cocoop", "--templates", "2"]))
+    assert overrides["methods"] == [{"method": "kgcoop"}, {"method": "cdc+cocoop", "templates": 2}]
