@@ -16,28 +16,27 @@ silent guess would bias the estimate. With ``smoothing=α > 0`` every conditiona
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from causalvlm.estimators.base import Data, FrontDoorEstimator, joint_state, read_category_columns
+from causalvlm.estimators.base import (
+    Data,
+    EffectInterval,
+    FrontDoorEstimator,
+    category_cardinalities,
+    check_cardinalities,
+    check_smoothing,
+    joint_state,
+    read_category_columns,
+)
 from causalvlm.scm.graph import SCM
-from causalvlm.validation import ConfigError, require_int, require_number, shown
+from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
 _BOOTSTRAP_CHUNK_CELLS = 4_000_000  # replicates are drawn in chunks of at most this many cells
 
 
-@dataclass(frozen=True)
-class FrontDoorInterval:
-    """Bootstrap summary of P(y | do(x)); every array is ``[n_x, n_y]``."""
-
-    estimate: np.ndarray  # the plug-in estimate on the full data
-    low: np.ndarray  # lower percentile bound
-    high: np.ndarray  # upper percentile bound
-    std: np.ndarray  # bootstrap standard deviation
-    level: float  # e.g. 0.95
-    n_boot: int
+FrontDoorInterval = EffectInterval  # the bootstrap summary, arrays [n_x, n_y]
 
 
 def frontdoor_adjustment(
@@ -105,25 +104,9 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         smoothing: float | None = None,
         cardinalities: Mapping[str, int] | None = None,
     ) -> None:
-        if smoothing is not None and not (
-            isinstance(smoothing, (int, float, np.number))
-            and not isinstance(smoothing, bool)
-            and np.isfinite(smoothing)
-            and smoothing > 0
-        ):
-            raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
-        if cardinalities is not None and not isinstance(cardinalities, Mapping):
-            raise ConfigError(
-                "cardinalities",
-                f"expected a mapping column → number of categories, got {shown(cardinalities)}",
-            )
-        for name, count in (cardinalities or {}).items():
-            require_int(
-                count, f"cardinalities[{name!r}]", minimum=1
-            )  # 3.5 categories is not a truncation to 3
         self.graph = graph
-        self.smoothing = smoothing
-        self.given_cardinalities = {name: int(count) for name, count in (cardinalities or {}).items()}
+        self.smoothing = check_smoothing(smoothing)
+        self.given_cardinalities = check_cardinalities(cardinalities)
         self.counts: np.ndarray | None = None  # N(x, s, y) after fit
 
     def fit(self, data: Data, treatment: str, outcome: str, mediators: Sequence[str]) -> DiscreteFrontDoor:
@@ -147,13 +130,7 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         # 3. Columns and their category counts.
         names = [treatment, *mediators, outcome]
         columns = read_category_columns(data, names)
-        cards = {}
-        for name in names:
-            seen = int(columns[name].max()) + 1
-            given = self.given_cardinalities.get(name, seen)
-            if given < seen:
-                raise ValueError(f"column {name!r} has category {seen - 1} but cardinality {given} was given")
-            cards[name] = int(given)
+        cards = category_cardinalities(columns, self.given_cardinalities)
         n_x, n_y = cards[treatment], cards[outcome]
         mediator_cards = [cards[m] for m in mediators]
         n_s = int(np.prod(mediator_cards))
@@ -199,9 +176,7 @@ class DiscreteFrontDoor(FrontDoorEstimator):
             size = min(per_chunk, n_boot - start)
             draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *self.counts.shape)
             effects.append(frontdoor_adjustment(draws, self.smoothing, self._cell_name))
-        replicates = np.concatenate(effects)
-        low, high = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        return FrontDoorInterval(self.effect(), low, high, replicates.std(axis=0, ddof=1), level, n_boot)
+        return EffectInterval.from_replicates(self.effect(), np.concatenate(effects), level, n_boot)
 
     def _check_fitted(self) -> None:
         if self.counts is None:

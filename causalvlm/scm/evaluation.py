@@ -97,10 +97,8 @@ class JointTable:
             if rest.table[tuple(stratum[v] for v in rest.variables)] > 0:
                 inside = ", ".join(f"{v}={k}" for v, k in stratum.items())
                 setting = ", ".join(f"{v}={k}" for v, k in treated.items())
-                return (
-                    f"positivity violation: {setting} never occurs where {inside}, "
-                    f"although {inside} does occur, {what}{hint}"
-                )
+                occurs = f"no rows have {setting} where {inside} (which occurs)"
+                return f"positivity violation: {occurs}, {what}{hint}"
         return f"empty cell ({shown}): no rows have it, {what}{hint}"
 
 

@@ -151,8 +151,7 @@ def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None
     except TooManyCandidates:
         z = _large_graph_backdoor(scm, x, y)
     if z is not None:
-        expression = Sum(z, product([Prob({y}, {x} | z), Prob(z)])) if z else Prob({y}, {x})
-        return Identification((x,), (y,), "backdoor", z, *backdoor_estimand(scm, x, y, z), expression)
+        return backdoor_identification(scm, x, y, z)
     try:
         s = _pick(frontdoor_sets(scm, x, y, minimal=True))
     except TooManyCandidates:
@@ -163,6 +162,12 @@ def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None
         expression = Sum(s, Product((Prob(s, {x}), inner))) if s else Prob({y})
         return Identification((x,), (y,), "frontdoor", s, *frontdoor_estimand(scm, x, y, s), expression)
     return None
+
+
+def backdoor_identification(scm: SCM, x: str, y: str, z: frozenset[str]) -> Identification:
+    """The back-door result for a set Z already known to satisfy the criterion: Σ_z P(y | x, z) P(z)."""
+    expression = Sum(z, product([Prob({y}, {x} | z), Prob(z)])) if z else Prob({y}, {x})
+    return Identification((x,), (y,), "backdoor", z, *backdoor_estimand(scm, x, y, z), expression)
 
 
 def _general(scm: SCM, xs: tuple[str, ...], ys: tuple[str, ...], zs: tuple[str, ...]) -> Identification:
