@@ -87,9 +87,10 @@ class JointTable:
         hint = "; pass smoothing=α>0 to use additive smoothing instead"
         if not base.variables:
             return f"the data has no rows, {what}"
-        for variable, value in values.items():
-            if self.marginal(frozenset({variable})).table[value] == 0:
-                return f"value {variable}={value} never occurs in the data, {what}{hint}"
+        for variable in base.variables:  # a value that never occurs explains every empty cell it is in
+            unseen = np.flatnonzero(self.marginal(frozenset({variable})).table == 0)
+            if unseen.size:
+                return f"value {variable}={int(unseen[0])} never occurs in the data, {what}{hint}"
         stratum = {v: k for v, k in values.items() if v not in self.treatments}
         treated = {v: k for v, k in values.items() if v in self.treatments}
         if treated and stratum:
