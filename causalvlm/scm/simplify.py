@@ -5,7 +5,8 @@ Rules, applied bottom-up:
 1. products are flattened and factors equal to 1 dropped (P(∅ | B) = 1);
 2. nested sums merge, Σ_A Σ_B e = Σ_{A∪B} e, and a sum over a variable its body does not use is kept
    (Σ_w c = k_w c is not 1, so it is never silently dropped);
-3. **marginalising a head**: Σ_w P(A | B) g = P(A \\ w | B) g when w ∈ A and no other factor uses w;
+3. **marginalising a head**: Σ_w P(A | B) g = P(A \\ w | B) g when w ∈ A and no other factor uses w
+   (and Σ_w moves into the one sum that uses w);
 4. factors that do not use a summed variable move out of the sum: Σ_w f g(w) = f Σ_w g(w);
 5. **chain rule** (``merge=True`` only): P(A | B) P(C | A, B) = P(A, C | B);
 6. **quotients**: equal factors of numerator and denominator cancel, and P(A, B | C) / P(B | C) = P(A | B, C).
@@ -52,6 +53,10 @@ def sum_out(over: frozenset[str], body: Term, merge: bool = False) -> Term:
             only = factors[users[0]]
             if len(users) == 1 and isinstance(only, Prob) and w in only.head:
                 factors[users[0]] = Prob(only.head - {w}, only.given)
+                remaining.discard(w)
+                changed = True
+            elif len(users) == 1 and isinstance(only, Sum):  # Σ_w Σ_V g = Σ_{V∪w} g when only g uses w
+                factors[users[0]] = sum_out(only.over | {w}, only.body, merge)
                 remaining.discard(w)
                 changed = True
         factors = [f for f in factors if f != ONE and not (isinstance(f, Prob) and not f.head)]
