@@ -161,6 +161,39 @@ def _enumerate(candidates: list[str], is_valid, minimal: bool, what: str) -> lis
     return found
 
 
+def _first(candidates: list[str], is_valid, what: str) -> frozenset[str] | None:
+    """The first valid subset by size, then name — the one `_enumerate` would list first — or None."""
+    if len(candidates) > MAX_CANDIDATES:
+        raise TooManyCandidates(f"{len(candidates)} candidate nodes for {what} sets (limit {MAX_CANDIDATES})")
+    for size in range(len(candidates) + 1):
+        for combo in combinations(sorted(candidates), size):
+            if is_valid(frozenset(combo)):
+                return frozenset(combo)
+    return None
+
+
+def smallest_backdoor_set(scm: SCM, treatment: str, outcome: str) -> frozenset[str] | None:
+    """The smallest back-door set (ties by name), or None; no subsets are tried when none exists.
+
+    If any back-door set exists, the observed non-descendants of X among the ancestors of X and Y form one
+    (Shpitser, VanderWeele & Robins 2010 show this for adjustment sets), so one test settles existence.
+    """
+    x, y = check_query(scm, treatment, outcome)
+    candidates = sorted(scm.observed - {x, y} - scm.descendants(x))
+    ancestral = frozenset(candidates) & (scm.ancestors(x) | scm.ancestors(y))
+    if not is_backdoor_set(scm, x, y, ancestral):
+        return None
+    return _first(candidates, lambda z: is_backdoor_set(scm, x, y, z), "back-door")
+
+
+def smallest_frontdoor_set(scm: SCM, treatment: str, outcome: str) -> frozenset[str] | None:
+    """The smallest front-door set (ties by name), or None."""
+    x, y = check_query(scm, treatment, outcome)
+    x_cut = _without_out_edges(scm.graph, frozenset({x}))
+    candidates = sorted(m for m in scm.observed - {x, y} if nx.is_d_separator(x_cut, {x}, {m}, set()))
+    return _first(candidates, lambda s: is_frontdoor_set(scm, x, y, s), "front-door")
+
+
 def backdoor_sets(scm: SCM, treatment: str, outcome: str, minimal: bool = False) -> list[frozenset[str]]:
     """All observed sets satisfying the back-door criterion (or only the minimal ones)."""
     x, y = check_query(scm, treatment, outcome)

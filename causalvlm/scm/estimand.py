@@ -159,9 +159,10 @@ def latex_notation(symbol: Callable[[str], str]) -> Notation:
     )
 
 
-def render(term: Term, notation: Notation = TEXT, order: Order = str) -> str:
-    """Print ``term``; a summed variable that shadows a variable in use outside its sum gets primes (X')."""
-    return _render(term, notation, order, {}, frozenset(term.free))
+def render(term: Term, notation: Notation = TEXT, order: Order = str, outside: Iterable[str] = ()) -> str:
+    """Print ``term``; a summed variable that shadows a variable in use outside its sum — free in ``term``
+    or named in ``outside`` (e.g. the query's variables) — gets primes (X')."""
+    return _render(term, notation, order, {}, frozenset(term.free) | frozenset(outside))
 
 
 def _render(

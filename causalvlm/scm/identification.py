@@ -19,10 +19,10 @@ import networkx as nx
 from causalvlm.scm.admg import ADMG
 from causalvlm.scm.criteria import (
     TooManyCandidates,
-    backdoor_sets,
     check_query,
-    frontdoor_sets,
     is_frontdoor_set,
+    smallest_backdoor_set,
+    smallest_frontdoor_set,
 )
 from causalvlm.scm.estimand import TEXT, Prob, Product, Sum, Term, latex_notation, product, query_text, render
 from causalvlm.scm.id_algorithm import Hedge, NotIdentifiable, id_algorithm, idc_algorithm
@@ -81,10 +81,6 @@ class Identification:
     def __str__(self) -> str:
         chosen = "" if self.adjustment_set is None else f" with {{{', '.join(sorted(self.adjustment_set))}}}"
         return f"{self.kind}{chosen}: {self.estimand}"
-
-
-def _pick(sets: list[frozenset[str]]) -> frozenset[str] | None:
-    return min(sets, key=lambda s: (len(s), sorted(s)), default=None)
 
 
 def backdoor_estimand(scm: SCM, x: str, y: str, z: frozenset[str]) -> tuple[str, str]:
@@ -147,13 +143,13 @@ def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None
     """The back-door or front-door identification of a single query, or None if neither applies."""
     x, y = check_query(scm, treatment, outcome)
     try:
-        z = _pick(backdoor_sets(scm, x, y, minimal=True))
+        z = smallest_backdoor_set(scm, x, y)
     except TooManyCandidates:
         z = _large_graph_backdoor(scm, x, y)
     if z is not None:
         return backdoor_identification(scm, x, y, z)
     try:
-        s = _pick(frontdoor_sets(scm, x, y, minimal=True))
+        s = smallest_frontdoor_set(scm, x, y)
     except TooManyCandidates:
         s = _large_graph_frontdoor(scm, x, y)
     if s is not None:
@@ -182,7 +178,13 @@ def _general(scm: SCM, xs: tuple[str, ...], ys: tuple[str, ...], zs: tuple[str, 
             expression = id_algorithm(graph, frozenset(ys), frozenset(xs))
     except NotIdentifiable as failure:
         text = f"{lhs[0]} is not identifiable: hedge {failure.hedge}"
-        latex = rf"{lhs[1]}\ \text{{not identifiable}}"
+        forests = [
+            ", ".join(scm.latex_symbol(v) for v in sorted(f))
+            for f in (failure.hedge.forest, failure.hedge.sub_forest)
+        ]
+        latex = (
+            rf"{lhs[1]}\ \text{{not identifiable: hedge }} F = \{{{forests[0]}\}},\ F' = \{{{forests[1]}\}}"
+        )
         return Identification(xs, ys, "not_identifiable", None, text, latex, hedge=failure.hedge, given=zs)
     # ID line 3 can leave variables free that the value does not depend on (the napkin's R: P_x(y) =
     # P_{x,r}(y) for every r); averaging them with weights P(extra) gives the same number and an estimand
@@ -190,9 +192,9 @@ def _general(scm: SCM, xs: tuple[str, ...], ys: tuple[str, ...], zs: tuple[str, 
     extra = expression.free - set(xs) - set(ys) - set(zs)
     if extra:
         expression = Sum(extra, product([Prob(extra), expression]))
-    order = position.__getitem__
-    text = f"{lhs[0]} = {render(expression, TEXT, order)}"
-    latex = f"{lhs[1]} = {render(expression, latex_notation(scm.latex_symbol), order)}"
+    order, query = position.__getitem__, (*xs, *ys, *zs)
+    text = f"{lhs[0]} = {render(expression, TEXT, order, query)}"
+    latex = f"{lhs[1]} = {render(expression, latex_notation(scm.latex_symbol), order, query)}"
     return Identification(xs, ys, "id", None, text, latex, expression, given=zs)
 
 

@@ -171,3 +171,25 @@ def test_random_queries_are_exact_or_hedged(seed):
 def test_random_sweep_is_exact_or_hedged():
     for index, (scm, _kind, xs, ys, zs) in enumerate(query_stream(100, 400)):
         exact_check(scm, xs, ys, zs, seed=index)
+
+
+def test_smallest_sets_agree_with_full_enumeration():
+    """The early-stopping searches `identify` uses return the set the full enumeration would pick."""
+    from causalvlm.scm.criteria import (
+        backdoor_sets,
+        frontdoor_sets,
+        smallest_backdoor_set,
+        smallest_frontdoor_set,
+    )
+
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        scm = random_scm(int(rng.integers(4, 8)), rng)
+        x, y = (str(v) for v in rng.choice(sorted(scm.observed), 2, replace=False))
+        for smallest, every in (
+            (smallest_backdoor_set, backdoor_sets),
+            (smallest_frontdoor_set, frontdoor_sets),
+        ):
+            listed = every(scm, x, y, minimal=True)
+            expected = min(listed, key=lambda s: (len(s), sorted(s)), default=None)
+            assert smallest(scm, x, y) == expected
