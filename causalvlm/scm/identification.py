@@ -132,11 +132,11 @@ def identify(scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuer
     goes straight to ID (no ``given``) or IDC.
     """
     xs, ys, zs = check_id_query(scm, treatment, outcome, given)
-    if len(xs) == 1 and len(ys) == 1 and not zs:
-        found = _adjustment(scm, xs[0], ys[0])
-        if found is not None:
-            return found
-    return _general(scm, xs, ys, zs)
+    general = _general(scm, xs, ys, zs)
+    # ID is complete: when it finds a hedge no back-door or front-door set exists, so none is searched for
+    if general.identifiable and len(xs) == 1 and len(ys) == 1 and not zs:
+        return _adjustment(scm, xs[0], ys[0]) or general
+    return general
 
 
 def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None:
