@@ -198,6 +198,9 @@ def _general(scm: SCM, xs: tuple[str, ...], ys: tuple[str, ...], zs: tuple[str, 
     return Identification(xs, ys, "id", None, text, latex, expression, given=zs)
 
 
+_ROLE = {"treatment": "a treatment", "outcome": "an outcome", "given": "a conditioning node (given)"}
+
+
 def check_id_query(
     scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -226,7 +229,9 @@ def check_id_query(
     ):
         both = sorted(first & second)
         if both:
-            raise ValueError(f"node {both[0]!r} is both a {a} and a {b}; the roles must be disjoint")
+            raise ValueError(
+                f"node {both[0]!r} is both {_ROLE[a]} and {_ROLE[b]}; the roles must be disjoint"
+            )
     order = scm.topological_order()
     return tuple(tuple(n for n in order if n in roles[r]) for r in ("treatment", "outcome", "given"))
 

@@ -141,7 +141,7 @@ def test_treatment_lists_no_longer_fail_and_unknown_nodes_are_named_one_by_one()
         identify(scm, ["X", "Q"], "Y")
     with pytest.raises(ValueError, match="unknown given 'Q2'"):
         identify(scm, "X", "Y", given=["A", "Q2"])
-    with pytest.raises(ValueError, match="node 'A' is both a treatment and a given"):
+    with pytest.raises(ValueError, match=r"node 'A' is both a treatment and a conditioning node \(given\)"):
         identify(scm, ["X", "A"], "Y", given="A")
     with pytest.raises(ValueError, match="outcome 'U2' is latent"):
         identify(scm, "X", ["Y", "U2"])
