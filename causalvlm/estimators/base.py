@@ -13,11 +13,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from causalvlm.validation import ConfigError, require_int, shown
+
+if TYPE_CHECKING:  # pragma: no cover
+    from causalvlm.scm.graph import SCM
 
 Data = Mapping[str, Any] | np.ndarray
 
@@ -64,6 +67,21 @@ class FrontDoorEstimator(EffectEstimator):
     @abstractmethod
     def effect(self) -> np.ndarray:
         """P(Y = y | do(X = x)) as an array ``[n_x, n_y]`` whose rows sum to 1."""
+
+
+class TableOptions:
+    """The constructor shared by the count-table estimators: an optional graph to check queries against,
+    the smoothing α and given cardinalities, all checked at construction."""
+
+    def __init__(
+        self,
+        graph: SCM | None = None,
+        smoothing: float | None = None,
+        cardinalities: Mapping[str, int] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.smoothing = check_smoothing(smoothing)
+        self.given_cardinalities = check_cardinalities(cardinalities)
 
 
 def check_smoothing(smoothing: object) -> float | None:

@@ -15,7 +15,7 @@ silent guess would bias the estimate. With ``smoothing=α > 0`` every conditiona
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,13 +23,11 @@ from causalvlm.estimators.base import (
     Data,
     EffectInterval,
     FrontDoorEstimator,
+    TableOptions,
     category_cardinalities,
-    check_cardinalities,
-    check_smoothing,
     joint_state,
     read_category_columns,
 )
-from causalvlm.scm.graph import SCM
 from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
@@ -88,7 +86,7 @@ def _check_observed_cells(
         raise ValueError(f"cell {name} is never observed{where}, so P(y | x', s) is undefined{hint}")
 
 
-class DiscreteFrontDoor(FrontDoorEstimator):
+class DiscreteFrontDoor(FrontDoorEstimator, TableOptions):
     """Plug-in front-door estimator for categorical X, S, Y.
 
     Args:
@@ -98,16 +96,7 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         cardinalities: optional number of categories per column (default: observed max + 1).
     """
 
-    def __init__(
-        self,
-        graph: SCM | None = None,
-        smoothing: float | None = None,
-        cardinalities: Mapping[str, int] | None = None,
-    ) -> None:
-        self.graph = graph
-        self.smoothing = check_smoothing(smoothing)
-        self.given_cardinalities = check_cardinalities(cardinalities)
-        self.counts: np.ndarray | None = None  # N(x, s, y) after fit
+    counts: np.ndarray | None = None  # N(x, s, y) after fit; the constructor is TableOptions's
 
     def fit(self, data: Data, treatment: str, outcome: str, mediators: Sequence[str]) -> DiscreteFrontDoor:
         """Count N(x, s, y) and compute the estimate; raises before counting on any bad input."""

@@ -26,9 +26,8 @@ from causalvlm.estimators.base import (
     Data,
     EffectEstimator,
     EffectInterval,
+    TableOptions,
     category_cardinalities,
-    check_cardinalities,
-    check_smoothing,
     read_category_columns,
 )
 from causalvlm.scm.evaluation import EmptyCell, JointTable, query_array
@@ -56,16 +55,11 @@ class Counts:
         object.__setattr__(self, "table", table)
 
 
-class _CountTableEstimator(EffectEstimator):
+class _CountTableEstimator(EffectEstimator, TableOptions):
     """What the plug-in estimators share: options, evaluation on a count table, the bootstrap."""
 
-    def __init__(
-        self, smoothing: float | None = None, cardinalities: Mapping[str, int] | None = None
-    ) -> None:
-        self.smoothing = check_smoothing(smoothing)
-        self.given_cardinalities = check_cardinalities(cardinalities)
-        self.identification: Identification | None = None
-        self.counts: Counts | None = None
+    identification: Identification | None = None  # set by fit
+    counts: Counts | None = None
 
     def _fit_identified(self, data: Data | Counts, result: Identification, names: Sequence[str]):
         counts = data_counts(data, names, self.given_cardinalities)
@@ -134,8 +128,7 @@ class PluginEstimator(_CountTableEstimator):
     ) -> None:
         if not isinstance(graph, SCM):
             raise TypeError(f"graph must be a causalvlm SCM, got {type(graph).__name__}")
-        super().__init__(smoothing, cardinalities)
-        self.graph = graph
+        super().__init__(graph, smoothing, cardinalities)
         self.given = given
 
     def fit(self, data: Data | Counts, treatment: NodeNames, outcome: NodeNames) -> PluginEstimator:
@@ -156,15 +149,6 @@ class BackdoorEstimator(_CountTableEstimator):
             itself when none is named; without a graph the adjustment set must be named.
         smoothing, cardinalities: as for `PluginEstimator`.
     """
-
-    def __init__(
-        self,
-        graph: SCM | None = None,
-        smoothing: float | None = None,
-        cardinalities: Mapping[str, int] | None = None,
-    ) -> None:
-        super().__init__(smoothing, cardinalities)
-        self.graph = graph
 
     def fit(
         self, data: Data | Counts, treatment: str, outcome: str, adjustment: Sequence[str] | None = None
