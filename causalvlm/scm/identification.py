@@ -30,6 +30,9 @@ from causalvlm.scm.id_algorithm import Hedge, NotIdentifiable, id_algorithm, idc
 if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
     from causalvlm.scm.graph import SCM
 
+# Subsets tried in the search for the smallest back-door / front-door set grow as 2^k; above k candidates
+# `identify` takes networkx's minimal d-separator (minimal, not always smallest) and the nodes on X → Y paths.
+SEARCH_LIMIT = 10
 Kind = Literal["backdoor", "frontdoor", "id", "not_identifiable"]
 NodeQuery = str | Iterable[str]
 
@@ -126,10 +129,10 @@ def _large_graph_frontdoor(scm: SCM, x: str, y: str) -> frozenset[str] | None:
 def identify(scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()) -> Identification:
     """Identify P(outcome | do(treatment), given); each argument is a node name or a collection of names.
 
-    One treatment and one outcome without ``given``: back-door, else front-door adjustment, else ID. On
-    graphs with more than `MAX_CANDIDATES` candidate nodes the sets are not enumerated: networkx's minimal
-    d-separator gives a back-door set, and the observed nodes on X → Y paths are tried as S. Anything else
-    goes straight to ID (no ``given``) or IDC.
+    One treatment and one outcome without ``given``: back-door, else front-door adjustment, else ID. With
+    more than `SEARCH_LIMIT` candidate nodes the sets are not enumerated: networkx's minimal d-separator
+    gives a back-door set, and the observed nodes on X → Y paths are tried as S. Anything else goes
+    straight to ID (no ``given``) or IDC.
     """
     xs, ys, zs = check_id_query(scm, treatment, outcome, given)
     general = _general(scm, xs, ys, zs)
@@ -143,13 +146,13 @@ def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None
     """The back-door or front-door identification of a single query, or None if neither applies."""
     x, y = check_query(scm, treatment, outcome)
     try:
-        z = smallest_backdoor_set(scm, x, y)
+        z = smallest_backdoor_set(scm, x, y, SEARCH_LIMIT)
     except TooManyCandidates:
         z = _large_graph_backdoor(scm, x, y)
     if z is not None:
         return backdoor_identification(scm, x, y, z)
     try:
-        s = smallest_frontdoor_set(scm, x, y)
+        s = smallest_frontdoor_set(scm, x, y, SEARCH_LIMIT)
     except TooManyCandidates:
         s = _large_graph_frontdoor(scm, x, y)
     if s is not None:
