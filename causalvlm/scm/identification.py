@@ -24,7 +24,18 @@ from causalvlm.scm.criteria import (
     smallest_backdoor_set,
     smallest_frontdoor_set,
 )
-from causalvlm.scm.estimand import TEXT, Prob, Product, Sum, Term, latex_notation, product, query_text, render
+from causalvlm.scm.estimand import (
+    TEXT,
+    Prob,
+    Product,
+    Quotient,
+    Sum,
+    Term,
+    latex_notation,
+    product,
+    query_text,
+    render,
+)
 from causalvlm.scm.id_algorithm import Hedge, NotIdentifiable, id_algorithm, idc_algorithm
 
 if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
@@ -245,5 +256,5 @@ def observed_variables(term: Term) -> frozenset[str]:
         return term.free
     if isinstance(term, Sum):
         return observed_variables(term.body)
-    parts = (term.numerator, term.denominator) if hasattr(term, "numerator") else term.factors()
+    parts = (term.numerator, term.denominator) if isinstance(term, Quotient) else term.factors()
     return frozenset().union(*(observed_variables(p) for p in parts))
