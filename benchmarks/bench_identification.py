@@ -1,7 +1,8 @@
 """Identification (back-door / front-door / ID / IDC) and plug-in estimation time against graph size.
 
-For each number of observed nodes, random graphs with 1–3 latent confounders (`random_scm`) each get one
-single, one set-valued and one conditional query (`random_queries`). The script prints, per size and kind:
+For each number of observed nodes, random graphs with 1–3 (``--max-latents``) latent confounders
+(`random_scm`) each get one single, one set-valued and one conditional query (`random_queries`). The
+script prints, per size and kind:
 
 - how many queries were identified, and — up to ``--exact-max`` observed nodes — how many of those
   estimands, evaluated on the exact observed joint of a random binary model, equal the exact do() to 1e-9;
@@ -12,7 +13,8 @@ single, one set-valued and one conditional query (`random_queries`). The script 
 It ends with one side-by-side ratio: `PluginEstimator` (general estimand) against `DiscreteFrontDoor`
 (hand-written front-door sum) on the same rows of the smoking–tar–cancer model.
 
-    .venv/bin/python benchmarks/bench_identification.py [--sizes 4 6 8 12 16] [--graphs 100] [--rows 100000]
+    .venv/bin/python benchmarks/bench_identification.py [--sizes 4 6 8 12 16 24] [--graphs 100]
+        [--rows 100000] [--max-latents 3]
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from causalvlm.scm.random_graph import random_queries, random_scm
 KINDS = ("single", "set", "conditional")
 
 
-def sweep(size: int, graphs: int, rows: int, exact: bool, seed: int) -> dict[str, dict[str, float]]:
+def sweep(
+    size: int, graphs: int, rows: int, exact: bool, seed: int, max_latents: int = 3
+) -> dict[str, dict[str, float]]:
     """Counts and timings for one graph size, one entry per query kind."""
     rng = np.random.default_rng(seed)
     stats = {
@@ -43,7 +47,7 @@ def sweep(size: int, graphs: int, rows: int, exact: bool, seed: int) -> dict[str
     times = {k: {"identify": [], "estimate": []} for k in KINDS}
     worst = 0.0
     for index in range(graphs):
-        scm = random_scm(size, rng)
+        scm = random_scm(size, rng, max_latents=max_latents)
         model = DiscreteSCM.random(scm, 2, seed=index, concentration=2.0)
         observed = [v for v in scm.topological_order() if v not in scm.latents]
         joint = Counts(observed, model.marginal(observed)) if exact else None
@@ -101,19 +105,22 @@ def frontdoor_ratio(rows: int, repeats: int) -> tuple[float, float, float]:
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 12, 16])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 12, 16, 24])
     parser.add_argument("--graphs", type=int, default=100, help="random graphs per size")
     parser.add_argument("--rows", type=int, default=100_000, help="sampled rows for the estimation timing")
     parser.add_argument("--exact-max", type=int, default=8, help="check exactness up to this many nodes")
     parser.add_argument("--repeats", type=int, default=5, help="repeats of the front-door ratio")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-latents", type=int, default=3, help="latent confounders per graph: 1 to this")
     args = parser.parse_args(argv)
 
     header = f"{'nodes':>5} {'kind':<12}{'queries':>8}{'ident.':>8}{'by ID':>7}{'exact':>7}{'hedged':>8}"
     print(header + f"{'valid':>7}{'id ms':>8}{'worst':>8}{'est ms':>8}")
     table = []
     for size in args.sizes:
-        stats = sweep(size, args.graphs, args.rows, size <= args.exact_max, args.seed + size)
+        stats = sweep(
+            size, args.graphs, args.rows, size <= args.exact_max, args.seed + size, args.max_latents
+        )
         for kind in KINDS:
             s = stats[kind]
             exact = f"{int(s['exact'])}" if size <= args.exact_max else "-"
