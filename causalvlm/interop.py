@@ -146,13 +146,12 @@ def from_dowhy(graph: Any, observed_nodes: Iterable[str] | None = None, name: st
         graph = graph._graph
     if isinstance(graph, str):
         text = graph.strip()
-        if text.startswith("graph") or text.startswith("graph ["):
+        if text.startswith("graph"):
             graph = nx.DiGraph(nx.parse_gml(text, label="label"))
         elif "digraph" in text.split("{", 1)[0]:
             pydot = _require("pydot", "pydot")
             (parsed,) = pydot.graph_from_dot_data(text)
             graph = nx.DiGraph(nx.nx_pydot.from_pydot(parsed))
-            graph.remove_nodes_from([n for n in list(graph) if n in ("node", "edge", "graph", "\\n")])
         else:
             raise ValueError(f"not a GML or DOT graph: {text[:40]!r}...")
     if not isinstance(graph, nx.DiGraph):
