@@ -118,8 +118,14 @@ def evaluate(term: Term, table: JointTable) -> Factor:
         top, bottom = evaluate(term.numerator, table), evaluate(term.denominator, table)
         order = tuple(sorted(set(top.variables) | set(bottom.variables)))
         denominator = bottom.aligned(order)
-        if np.any(denominator == 0):
-            raise EmptyCell(f"the denominator of {render(term, TEXT)} is 0 for some values of {list(order)}")
+        zero = np.argwhere(denominator == 0)
+        if zero.size:
+            cell = ", ".join(
+                f"{v}={int(k)}" for v, k in zip(order, zero[0], strict=True) if v in bottom.variables
+            )
+            raise EmptyCell(
+                f"the denominator of {render(term, TEXT)} is 0 at ({cell}); the data has no support there"
+            )
         return Factor(order, top.aligned(order) / denominator)
     factors = [evaluate(f, table) for f in term.factors()]
     order = tuple(sorted(set().union(*(f.variables for f in factors))))

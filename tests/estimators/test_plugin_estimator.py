@@ -134,3 +134,12 @@ def test_napkin_worked_example_of_the_docs():
     assert np.abs(naive - truth).min() > 0.07
     assert np.abs(interval.estimate - truth).max() < 0.005
     assert np.all((interval.low <= truth) & (truth <= interval.high))
+
+
+def test_a_zero_denominator_of_a_quotient_names_its_cell():
+    from causalvlm.scm.estimand import Prob, Quotient
+    from causalvlm.scm.evaluation import EmptyCell, JointTable, evaluate
+
+    table = JointTable(["A", "B"], np.array([[1.0, 0.0], [1.0, 0.0]]))
+    with pytest.raises(EmptyCell, match=r"the denominator of P\(A\) / P\(B\) is 0 at \(B=1\)"):
+        evaluate(Quotient(Prob({"A"}), Prob({"B"})), table)
