@@ -104,7 +104,18 @@ def _rule2_applies(graph: ADMG, y: frozenset[str], x: frozenset[str], z: str, re
 
 
 def _conditional(distribution: Term, graph: ADMG, node: str, before: frozenset[str]) -> Term:
-    """P(v_i | v_π^(i-1)) of the current distribution: Σ_{later} P / Σ_{v_i, later} P."""
+    """P(v_i | v_π^(i-1)) of the current distribution: Σ_{later} P / Σ_{v_i, later} P.
+
+    While P is still the observed marginal P(V) of an ancestral set V (lines 1–6 never leave one), the
+    ordered local Markov property of ADMGs (Richardson 2003) shortens the condition to v_i's Markov pillow:
+    P(v_i | v_π^(i-1)) = P(v_i | mp(v_i)), mp = (D ∪ pa(D)) \\ {v_i} for D the district of v_i in
+    G[v_π^(i-1) ∪ {v_i}].
+    """
+    if isinstance(distribution, Prob) and not distribution.given and distribution.head == graph.nodes:
+        upto = graph.subgraph(before | {node})
+        (district,) = [d for d in upto.c_components() if node in d]
+        parents = frozenset().union(*(upto.parents(v) for v in district))
+        return Prob({node}, (district | parents) - {node})
     later = graph.nodes - before - {node}
     numerator = sum_out(later, distribution)
     denominator = sum_out(later | {node}, distribution)
