@@ -1,9 +1,11 @@
-"""CDC experiments: zero-shot CLIP, CoOp, CoCoOp, MaPLe and CDC under the paper's protocols.
+"""``causalvlm run``: zero-shot CLIP, CoOp, CoCoOp, MaPLe and CDC under the paper's protocols.
 
-    python examples/cdc/run.py                                   # ShapeWorld + tiny CLIP: zeroshot, coop, cdc
-    python examples/cdc/run.py --method zeroshot coop cocoop maple cdc   # the paper's five columns
-    python examples/cdc/run.py --config examples/cdc/configs/base2new.yaml --data-root $DATA
-    python examples/cdc/run.py --method cdc --templates 8 --aggregator mean --seeds 1 --epochs 2
+    causalvlm run                                        # ShapeWorld + tiny CLIP: zeroshot, coop, cdc
+    causalvlm run --method zeroshot coop cocoop maple cdc            # the paper's five columns
+    causalvlm run --config examples/cdc/configs/base2new.yaml --data-root $DATA
+    causalvlm run --method cdc --templates 8 --aggregator mean --seeds 1 --epochs 2
+
+``python examples/cdc/run.py`` (same options) and ``python -m causalvlm run`` are the same command.
 
 Options override the YAML file, which overrides the defaults (causalvlm.training.config.ExperimentConfig).
 Every option may be given once; every setting is checked before any data is written or model built.
@@ -55,7 +57,7 @@ METHOD_OPTIONS = ("--templates", "--aggregator", "--no-vsd", "--aug", "--beta", 
 
 
 def build_parser() -> CheckedParser:
-    p = CheckedParser(description=__doc__)
+    p = CheckedParser(prog="causalvlm run", description=__doc__)
     p.add_argument("--config", type=text("a YAML file"), help="YAML file of settings (examples/cdc/configs)")
     p.add_argument("--protocol", choices=PROTOCOLS)
     p.add_argument("--dataset", nargs="+", help="dataset(s) to train on; the source for cross-* protocols")

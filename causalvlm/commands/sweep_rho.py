@@ -1,9 +1,10 @@
-"""Sweep the strength ρ of the spurious colour cue in the world's training data.
+"""``causalvlm sweep-rho``: sweep the strength ρ of the spurious colour cue in the world's training data.
 
-    python examples/cdc/sweep_rho.py          # ρ ∈ {0, 0.25, 0.5, 0.75, 1}, the default run's methods
-    python examples/cdc/sweep_rho.py --rho 0 0.5 1 --seeds 1 --epochs 50 --out outputs/sweep
+    causalvlm sweep-rho          # ρ ∈ {0, 0.25, 0.5, 0.75, 1}, the default run's methods
+    causalvlm sweep-rho --rho 0 0.5 1 --seeds 1 --epochs 50 --out outputs/sweep
 
-Settings layer as in run.py: the sweep's defaults (out, data root) < --config < the options below. Every
+``python examples/cdc/sweep_rho.py`` (same options) is the same command. Settings layer as in
+``causalvlm run``: the sweep's defaults (out, data root) < --config < the options below. Every
 option may be given once and is checked, with the whole config, before the first run (docs/errors.md).
 Writes DIR/sweep.json, DIR/sweep.md and DIR/rho_sweep.png (base, new and HM accuracy on the interventional
 test split against ρ), plus each run's own results under DIR/rho_<ρ>/ (see docs/results.md).
@@ -34,7 +35,7 @@ OPTION_NAMES = {
 
 
 def build_parser() -> CheckedParser:
-    p = CheckedParser(description=__doc__)
+    p = CheckedParser(prog="causalvlm sweep-rho", description=__doc__)
     rhos = [0.0, 0.25, 0.5, 0.75, 1.0]
     p.add_argument("--rho", nargs="+", type=number(0.0, 1.0), default=rhos, help="values in [0, 1]")
     p.add_argument(
