@@ -32,8 +32,10 @@ wheel-check:
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
+# ruff, then the type checker (mypy, configured in pyproject.toml: the causalvlm package).
 lint: $(STAMP)
 	$(PY) -m ruff check causalvlm examples tests benchmarks
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

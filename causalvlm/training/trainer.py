@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -63,7 +63,7 @@ def build_trainer(
         accelerator=config.accelerator,
         devices=config.devices,
         strategy=config.strategy,
-        precision=resolve_precision(config),
+        precision=cast(Any, resolve_precision(config)),  # one of PRECISIONS, checked by TrainConfig
         callbacks=all_callbacks,
         logger=logger,
         enable_checkpointing=False,  # EpochCheckpoint saves; Lightning's default would add a second file
