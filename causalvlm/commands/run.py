@@ -26,6 +26,7 @@ from causalvlm.cli import CheckedParser, integer, number, seed, text
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.training.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
 from causalvlm.training.experiment import run_experiment, validate_experiment
+from causalvlm.training.loggers import LOGGERS
 from causalvlm.training.methods import METHODS, TEST_VIEW_POLICIES, MethodSpec
 from causalvlm.training.protocols import PROTOCOLS
 from causalvlm.validation import ConfigError
@@ -48,6 +49,7 @@ OPTION_KEYS = {
     "--devices": "train.devices",
     "--accelerator": "train.accelerator",
     "--progress": "train.enable_progress_bar",
+    "--logger": "train.logger",
     "--delta-vs": "delta_vs",
 }
 # The single-template prompt learners the paper compares with (they take --aug, not CDC's flags).
@@ -91,6 +93,11 @@ def build_parser() -> CheckedParser:
     p.add_argument("--batch-size", type=integer(1))
     p.add_argument("--devices", type=integer(1), help="devices to train on (>1: DDP)")
     p.add_argument("--accelerator", choices=ACCELERATORS)
+    p.add_argument(
+        "--logger",
+        choices=LOGGERS,
+        help="training curves: csv (default) | tensorboard | wandb (installed)",
+    )
     p.add_argument(
         "--delta-vs",
         metavar="METHOD",

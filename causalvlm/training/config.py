@@ -26,6 +26,7 @@ import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tin
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
+from causalvlm.training.loggers import check_logger
 from causalvlm.training.methods import MethodSpec, for_backbone, method_spec
 from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (
@@ -98,7 +99,8 @@ class TrainConfig:
     enable_progress_bar: bool = False
     log_every_n_steps: int = 10
     checkpoint_dir: str | None = None  # where last.ckpt goes; None disables checkpoints
-    log_dir: str | None = None  # CSVLogger directory; None disables logging to disk
+    log_dir: str | None = None  # the logger's directory; None disables logging to disk
+    logger: str = "csv"  # csv | tensorboard | wandb (training/loggers.py); the last two when installed
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -118,6 +120,7 @@ class TrainConfig:
                 f"got {self.strategy!r}",
             )
         require_choice(self.precision, "precision", PRECISIONS)
+        check_logger(self.logger)
 
 
 def strategies() -> tuple[str, ...]:

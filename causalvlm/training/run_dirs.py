@@ -3,7 +3,7 @@
     config.json              the run's resolved configuration and its fingerprint (written at the start),
                              plus the record that rebuilds its classifier (training/saved_run.py)
     checkpoints/last.ckpt    replaced after every epoch; records the same configuration
-    logs/<name>/version_<n>/ the CSV log of each fit (a resumed fit adds a version)
+    logs/<name>/version_<n>/ the log of each fit, CSV by default (a resumed fit adds a version)
 
 A directory belongs to one configuration. :meth:`RunDirectory.plan` is called for every run before any
 training: an existing directory is refused unless ``resume`` (then its configuration must match, key by key,
