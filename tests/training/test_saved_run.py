@@ -115,3 +115,19 @@ def test_a_run_trained_on_other_weights_is_refused(finished, tmp_path):
 def test_eval_refuses_a_folder_without_runs_before_loading(tmp_path, capsys):
     assert eval_command.main(["--run", str(tmp_path)]) == 2
     assert "neither a run directory" in capsys.readouterr().err
+
+
+def test_eval_scores_a_run_on_all_classes_of_a_dataset(finished, tmp_path):
+    """--dataset/--protocol: the base-to-new run scored on every class of the world (cross-dataset style)."""
+    config, _ = finished
+    out = tmp_path / "all.json"
+    run_dir = _run_dir(config, "coop")
+    argv = ["--run", str(run_dir), "--dataset", "shapeworld", "--protocol", "cross-dataset"]
+    assert eval_command.main([*argv, "--out", str(out)]) == 0
+    (rows,) = json.loads(out.read_text())["runs"].values()
+    saved = open_run(run_dir)
+    splits = DATASETS.build("shapeworld", root=saved.record["data_root"], num_shots=2, seed=1)
+    assert list(rows) == ["shapeworld"] and rows["shapeworld"]["images"] == len(splits.test)
+    expected = evaluate_saved(saved, splits.test, splits.classnames)
+    assert rows["shapeworld"]["accuracy"] == expected.accuracy
+    assert len(splits.classnames) > len(saved.record["classnames"])  # more classes than it was trained on
