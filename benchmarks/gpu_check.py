@@ -10,10 +10,10 @@ torchvision must be there) and installs what causalvlm lacks, and pytest, from t
 "gpu or slow"`` on the test modules that carry those marks); (3) runs the ViT-B/16 benchmarks of
 docs/performance.md: the training step grid with and without gradient checkpointing, end-of-text truncation
 and CoCoOp batching (``--scale full``); (4) writes every figure, with the device, versions, each step's status
-and wall time, into one file, ``gpu_check.md`` (tables, then all rows as JSON). Each step runs in its own
-process under its own time limit, and the limits add up to ``--budget`` seconds (default 450, so the whole
-check ends within 8 minutes on one H200 with start and install); a step that fails or runs out of time is
-recorded as such and the next one runs.
+and wall time, into one file, ``gpu_check.md`` (tables, what each step printed, then all rows as JSON). Each
+step runs in its own process under its own time limit, and the limits add up to ``--budget`` seconds (default
+450, so the whole check ends within 8 minutes on one H200 with start and install); a step that fails or runs
+out of time is recorded as such and the next one runs.
 
 ``--cpu`` runs the same steps on small settings (no install unless ``--wheelhouse`` is given: the current
 interpreter is used; ``pytest -m gpu``, whose tests skip without CUDA; the benchmarks' ``quick`` scale on
@@ -217,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "total_wall_s": round(time.perf_counter() - start, 1),
     }
+    logs = {name: _tail(args.out / step["log"]) for name, step in steps.items() if "log" in step}
     path = args.out / "gpu_check.md"
-    path.write_text(render(report), encoding="utf-8")
+    path.write_text(render(report, logs), encoding="utf-8")
     print(f"wrote {path} ({report['total_wall_s']} s)")
     return 0 if all(step["status"].startswith(("ok", "skipped")) for step in steps.values()) else 1
 
@@ -228,7 +229,15 @@ def _left(deadline: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ report
-def render(report: dict[str, Any]) -> str:
+def _tail(path: Path, chars: int = 30_000) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else "(no log)"
+    return text if len(text) <= chars else "...\n" + text[-chars:]
+
+
+def render(report: dict[str, Any], logs: dict[str, str]) -> str:
+    """The tables, every step's printed output (figures printed but not returned, e.g. the text encoder's
+    FLOP/s and inference images/s, and whatever a step printed before it failed or ran out of time), then all
+    returned rows as JSON."""
     env, steps, results = report["environment"], report["steps"], report["results"]
     lines = [f"# GPU check ({report['mode']})", "", "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in env.items()]
@@ -247,7 +256,10 @@ def render(report: dict[str, Any]) -> str:
         keys = list(rows[0])
         lines += ["", f"## {name}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         lines += ["| " + " | ".join(_cell(row.get(key)) for key in keys) + " |" for row in rows]
-    lines += ["", f"Total wall time: {report['total_wall_s']} s", "", "## All figures (JSON)", "", "```json",
+    lines += ["", f"Total wall time: {report['total_wall_s']} s", "", "## What each step printed"]
+    for name, text in logs.items():
+        lines += ["", f"### {name}", "", "```text", text.rstrip(), "```"]
+    lines += ["", "## All figures (JSON)", "", "```json",
               json.dumps(report, indent=1, default=str), "```", ""]  # fmt: skip
     return "\n".join(lines)
 

@@ -44,4 +44,7 @@ def test_cpu_dry_run_writes_every_figure_into_one_file(tmp_path):
     assert results["eot"]["max_diff"] < 1e-4 and results["eot"]["speedup"] > 0
     for name in results:
         assert f"## {name}" in text  # each benchmark's table
+    for name in gpu_check.SHARES:
+        assert f"### {name}" in text  # and what it printed (figures it prints but does not return)
+    assert "inference M=2 C=10:" in text and "images/s" in text
     assert report["environment"]["device"] == "cpu"
