@@ -152,24 +152,29 @@ class DiscreteFrontDoor(FrontDoorEstimator, TableOptions):
         table is Multinomial(N, N(x, s, y) / N); drawing that directly costs O(cells) per replicate
         instead of O(N).
         """
-        self._check_fitted()
+        counts = self._fitted_counts()
         require_int(n_boot, "n_boot", minimum=2)
         require_number(level, "level", above=0, below=1)
         require_int(seed, "seed", minimum=0)
         rng = np.random.default_rng(seed)
-        flat = self.counts.ravel()
+        flat = counts.ravel()
         n_rows = int(flat.sum())
         per_chunk = max(1, _BOOTSTRAP_CHUNK_CELLS // flat.size)
         effects = []
         for start in range(0, n_boot, per_chunk):
             size = min(per_chunk, n_boot - start)
-            draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *self.counts.shape)
+            draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *counts.shape)
             effects.append(frontdoor_adjustment(draws, self.smoothing, self._cell_name))
         return EffectInterval.from_replicates(self.effect(), np.concatenate(effects), level, n_boot)
 
     def _check_fitted(self) -> None:
+        self._fitted_counts()
+
+    def _fitted_counts(self) -> np.ndarray:
+        """N(x, s, y) of the fit; raises before a fit."""
         if self.counts is None:
             raise RuntimeError("DiscreteFrontDoor is not fitted; call fit(data, treatment, outcome, ...)")
+        return self.counts
 
 
 def _cell_namer(treatment: str, mediators: list[str], mediator_cards: list[int]) -> Callable[[int, int], str]:

@@ -16,7 +16,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.registry import Registry
 from causalvlm.templates import DEFAULT_TEMPLATE, check_template
 
-MEDIATORS = Registry("mediator")
+MEDIATORS: Registry[Mediator] = Registry("mediator")
 
 
 def check_classnames(classnames: Sequence[str]) -> list[str]:
@@ -59,6 +59,7 @@ class Mediator(nn.Module, ABC):
     """
 
     num_templates: int
+    _backbone: FrozenCLIP  # set with object.__setattr__: the frozen CLIP is shared, not a registered child
     # True when the text features depend on the image (CoCoOp): ``forward`` then needs the image features.
     conditional: bool = False
     # True when image features depend on learned parameters (MaPLe's vision prompts): they cannot be cached,

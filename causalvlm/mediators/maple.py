@@ -47,6 +47,12 @@ def resolve_depth(depth: int | None, max_depth: int) -> int:
 class MaPLeMediator(Mediator):
     """Deep text prompts coupled to deep vision prompts: ``forward()`` [M,C,D], ``encode_images`` [B,M,D]."""
 
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    token_embeddings: torch.Tensor
+    context_slot: torch.Tensor
+    eot_index: torch.Tensor
+    hand_crafted_features: torch.Tensor
+
     conditional = False
 
     def __init__(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import networkx as nx
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerPatch
 from matplotlib.lines import Line2D
@@ -81,7 +82,7 @@ def _circle(legend, orig_handle, xdescent, ydescent, width, height, fontsize) ->
 
 def _legend(ax, has_latent: bool, highlight_label: str | None) -> None:
     """Explain the node fills and the dashed outline / edges of latent variables, below the graph."""
-    handles = [Patch(facecolor=OBSERVED_COLOUR, edgecolor="#333333", label="observed variable")]
+    handles: list[Artist] = [Patch(facecolor=OBSERVED_COLOUR, edgecolor="#333333", label="observed variable")]
     if highlight_label:
         handles.append(Patch(facecolor=HIGHLIGHT_COLOUR, edgecolor="#333333", label=highlight_label))
     if has_latent:
