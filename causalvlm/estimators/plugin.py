@@ -72,6 +72,7 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
         table = counts.table + (self.smoothing or 0.0)
         joint = JointTable(counts.variables, table, treatments=result.treatments)
         axes = [*result.treatments, *result.given, *result.outcomes]
+        assert result.expression is not None  # only identified results reach here
         try:
             return query_array(result.expression, joint, axes)
         except EmptyCell as error:
@@ -84,11 +85,11 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
 
     def bootstrap(self, n_boot: int = 200, level: float = 0.95, seed: int = 0) -> EffectInterval:
         """Percentile bootstrap interval for every entry of `effect` (resampling the count table)."""
-        self._check_fitted()
+        identification, counts = self._check_fitted()
         require_int(n_boot, "n_boot", minimum=2)
         require_number(level, "level", above=0, below=1)
         require_int(seed, "seed", minimum=0)
-        table = self.counts.table
+        table = counts.table
         if not np.array_equal(table, np.round(table)):
             raise ValueError("bootstrap needs integer counts; these look like probabilities")
         rng = np.random.default_rng(seed)
@@ -96,17 +97,18 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
         draws = rng.multinomial(n_rows, table.ravel() / n_rows, size=n_boot)
         replicates = [
             self._evaluate(
-                self.identification,
-                Counts(self.counts.variables, d.reshape(table.shape)),
+                identification,
+                Counts(counts.variables, d.reshape(table.shape)),
                 " (in a replicate)",
             )
             for d in draws
         ]
         return EffectInterval.from_replicates(self.effect(), np.stack(replicates), level, n_boot)
 
-    def _check_fitted(self) -> None:
-        if self.identification is None:
+    def _check_fitted(self) -> tuple[Identification, Counts]:
+        if self.identification is None or self.counts is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(data, treatment, outcome)")
+        return self.identification, self.counts
 
 
 class PluginEstimator(_CountTableEstimator):
@@ -133,11 +135,13 @@ class PluginEstimator(_CountTableEstimator):
 
     def fit(self, data: Data | Counts, treatment: NodeNames, outcome: NodeNames) -> PluginEstimator:
         """Identify, count and evaluate; raises before any state changes on a bad query or bad data."""
-        result = identify(self.graph, treatment, outcome, self.given)
+        graph = self.graph
+        assert graph is not None  # the constructor requires it
+        result = identify(graph, treatment, outcome, self.given)
         if not result.identifiable:
             raise ValueError(f"cannot estimate: {result.estimand}")
         axes = {*result.treatments, *result.given, *result.outcomes}
-        names = [v for v in self.graph.topological_order() if v in result.variables or v in axes]
+        names = [v for v in graph.topological_order() if v in result.variables or v in axes]
         return self._fit_identified(data, result, names)
 
 
@@ -174,7 +178,7 @@ class BackdoorEstimator(_CountTableEstimator):
                     f"{self.graph.name or 'given'}; its back-door paths: {paths}"
                 )
             result = backdoor_identification(graph, treatment, outcome, frozenset(z))
-        names = [treatment, *sorted(result.adjustment_set), outcome]
+        names = [treatment, *sorted(result.adjustment_set or ()), outcome]
         return self._fit_identified(data, result, names)
 
 

@@ -53,7 +53,7 @@ class ADMG:
 
         order = tuple(n for n in scm.topological_order() if n not in latents)
         directed = frozenset((a, b) for a in order for b in observed_reach(a))
-        bidirected = set()
+        bidirected: set[frozenset[str]] = set()
         for latent in latents:
             reach = sorted(observed_reach(latent))
             bidirected.update(frozenset((a, b)) for i, a in enumerate(reach) for b in reach[i + 1 :])

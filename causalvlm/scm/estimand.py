@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
-Order = Callable[[str], object]  # sort key for variables when printing (e.g. topological position)
+Order = Callable[[str], Any]  # sort key for variables when printing (e.g. topological position)
 
 
 class Term:

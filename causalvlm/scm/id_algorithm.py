@@ -78,18 +78,16 @@ def idc_algorithm(
     graph: ADMG, outcomes: frozenset[str], treatments: frozenset[str], given: frozenset[str]
 ) -> Term:
     """P(y | do(x), z): IDC's line 1 moves each removable Z into the treatments, then line 2 divides."""
-    treatments, given = set(treatments), set(given)
     moved = True
     while moved:
         moved = False
         for z in sorted(given):
             rest = given - {z}
-            if _rule2_applies(graph, outcomes, frozenset(treatments), z, frozenset(rest)):
-                treatments.add(z)
-                given = rest
+            if _rule2_applies(graph, outcomes, treatments, z, rest):
+                treatments, given = treatments | {z}, rest
                 moved = True
                 break
-    both = _identify_or_hedge(graph, outcomes | given, frozenset(treatments))
+    both = _identify_or_hedge(graph, outcomes | given, treatments)
     if not given:
         return simplify(both, merge=True)
     ratio = Quotient(both, sum_out(frozenset(outcomes), both))
@@ -115,7 +113,7 @@ def _conditional(distribution: Term, graph: ADMG, node: str, before: frozenset[s
         upto = graph.subgraph(before | {node})
         (district,) = [d for d in upto.c_components() if node in d]
         parents = frozenset().union(*(upto.parents(v) for v in district))
-        return Prob({node}, (district | parents) - {node})
+        return Prob(frozenset({node}), (district | parents) - {node})
     later = graph.nodes - before - {node}
     numerator = sum_out(later, distribution)
     denominator = sum_out(later | {node}, distribution)

@@ -168,15 +168,17 @@ def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None
         s = _large_graph_frontdoor(scm, x, y)
     if s is not None:
         # Σ_s P(s | x) Σ_x' P(y | x', s) P(x'): the inner sum binds its own copy of X
-        inner = Sum({x}, Product((Prob({x}), Prob({y}, {x} | s))))
-        expression = Sum(s, Product((Prob(s, {x}), inner))) if s else Prob({y})
+        X, Y = frozenset({x}), frozenset({y})
+        inner = Sum(X, Product((Prob(X), Prob(Y, X | s))))
+        expression = Sum(s, Product((Prob(s, X), inner))) if s else Prob(Y)
         return Identification((x,), (y,), "frontdoor", s, *frontdoor_estimand(scm, x, y, s), expression)
     return None
 
 
 def backdoor_identification(scm: SCM, x: str, y: str, z: frozenset[str]) -> Identification:
     """The back-door result for a set Z already known to satisfy the criterion: Σ_z P(y | x, z) P(z)."""
-    expression = Sum(z, product([Prob({y}, {x} | z), Prob(z)])) if z else Prob({y}, {x})
+    X, Y = frozenset({x}), frozenset({y})
+    expression = Sum(z, product([Prob(Y, X | z), Prob(z)])) if z else Prob(Y, X)
     return Identification((x,), (y,), "backdoor", z, *backdoor_estimand(scm, x, y, z), expression)
 
 
@@ -247,7 +249,11 @@ def check_id_query(
                 f"node {both[0]!r} is both {_ROLE[a]} and {_ROLE[b]}; the roles must be disjoint"
             )
     order = scm.topological_order()
-    return tuple(tuple(n for n in order if n in roles[r]) for r in ("treatment", "outcome", "given"))
+
+    def ordered(role: str) -> tuple[str, ...]:
+        return tuple(n for n in order if n in roles[role])
+
+    return ordered("treatment"), ordered("outcome"), ordered("given")
 
 
 def observed_variables(term: Term) -> frozenset[str]:
