@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow wheel-check bench lint setup clean
+.PHONY: demo test test-slow wheel-check bench lint setup clean wheelhouse gpu-check
 
 setup: $(STAMP)
 
@@ -32,8 +32,20 @@ wheel-check:
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
+# The wheels a GPU machine without a package index needs (everything pinned but torch and its CUDA libraries,
+# and the lint tools), for this Python, plus causalvlm's own wheel, into .whl/ (git-ignored; carry it along).
+wheelhouse: $(STAMP)
+	$(PY) benchmarks/gpu_check.py --build-wheelhouse .whl
+
+# On the GPU machine: install from .whl/ offline, run the gpu/slow tests and the ViT-B/16 benchmarks of
+# docs/performance.md; every figure goes into gpu_check/gpu_check.md (about 8 minutes on one H200).
+gpu-check:
+	$(PYTHON) benchmarks/gpu_check.py --wheelhouse .whl --out gpu_check
+
+# ruff, then the type checker (mypy, configured in pyproject.toml: the causalvlm package).
 lint: $(STAMP)
 	$(PY) -m ruff check causalvlm examples tests benchmarks
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Wheel check: build causalvlm's wheel, install it (not editable) into a fresh virtual environment pinned by
 # constraints.txt, and use it from a folder outside the checkout, so that nothing of the repository is on
-# sys.path: the causal-core demo, a graph query, and a one-epoch CDC run on ShapeWorld with the shipped tiny
-# CLIP (the run.py driver is read from the checkout, but every causalvlm import comes from the wheel).
+# sys.path: the causal-core demo, a graph query, and the installed `causalvlm` command: a one-epoch CDC run on
+# ShapeWorld with the shipped tiny CLIP (`causalvlm run`), then its trained prompts scored again without
+# training (`causalvlm eval --run`), which must reproduce the run's own accuracies.
 #
 #     .ci/wheel_check.sh            # or: make wheel-check
 #
@@ -44,7 +45,11 @@ names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 tracked = [p for p in open(sys.argv[2]).read().splitlines() if os.path.isfile(os.path.join(sys.argv[3], p))]
 missing = [path for path in tracked if path not in names]
 print(f"{sys.argv[1].rsplit('/', 1)[-1]}: {len(names)} files; tracked under causalvlm/, missing: {missing or 'none'}")
-sys.exit(1 if missing or "causalvlm/graphs/cdc_frontdoor.gml" not in names else 0)
+needed = ["causalvlm/graphs/cdc_frontdoor.gml", "causalvlm/py.typed"]
+licence = [n for n in names if n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")]
+entry = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+print(f"  licence text: {licence or 'missing'}; entry points: {entry or 'missing'}")
+sys.exit(1 if missing or any(n not in names for n in needed) or not licence or not entry else 0)
 EOF
 
 step "install the wheel with pip install -c constraints.txt"
@@ -88,13 +93,15 @@ grep -q "minimal front-door sets: {S}" "$work/query.txt" || fail "the graph quer
 "$py" -m causalvlm.scm smoking_tar_cancer --treatment Smoking --outcome Cancer --out "$work/figures/stc.svg" >/dev/null
 [ -s "$work/figures/stc.svg" ] || fail "the graph query wrote no figure at --out"
 
-step "one-epoch CDC run on ShapeWorld with the shipped tiny CLIP (examples/cdc/run.py)"
+step "causalvlm run: one-epoch CDC run on ShapeWorld with the shipped tiny CLIP (the installed command)"
 cat >"$work/one_epoch.yaml" <<'EOF'
 world: {n_test_per_class: 4}
 compute_templates: [1]
 train: {batch_size: 16}
 EOF
-"$py" "$repo/examples/cdc/run.py" --config "$work/one_epoch.yaml" --data-root "$work/data" --out "$work/run" \
+cli="$work/venv/bin/causalvlm"
+[ -x "$cli" ] || fail "the wheel installed no causalvlm command"
+"$cli" run --config "$work/one_epoch.yaml" --data-root "$work/data" --out "$work/run" \
   --method cdc --seeds 1 --epochs 1 --shots 2 >"$work/run.log" || { cat "$work/run.log"; fail "the run failed"; }
 tail -n 3 "$work/run.log"
 [ -s "$work/run/results.json" ] || fail "the run wrote no results.json"
@@ -104,6 +111,20 @@ from causalvlm.worlds import TINY_CLIP_CHECKPOINT
 payload = json.load(open(sys.argv[1]))
 assert payload["config"]["pretrained"] == str(TINY_CLIP_CHECKPOINT), payload["config"]["pretrained"]
 print(f"  cdc on shapeworld: HM {payload['results']['cdc']['shapeworld']['hm']['mean']:.1f}")
+EOF
+
+step "causalvlm eval --run: the trained prompts scored again, without training"
+"$cli" eval --run "$work/run" --out "$work/eval.json" >"$work/eval.log" || { cat "$work/eval.log"; fail "eval failed"; }
+cat "$work/eval.log"
+"$py" - "$work/run/results.json" "$work/eval.json" <<'EOF' || fail "causalvlm eval does not reproduce the run"
+import json, sys
+reported = json.load(open(sys.argv[1]))["results"]["cdc"]["shapeworld"]
+scores = json.load(open(sys.argv[2]))["runs"]
+(rows,) = scores.values()
+for half in ("base", "new"):
+    again, then = rows[f"shapeworld/{half}"]["accuracy"], reported[half]["values"][0]
+    print(f"  {half}: eval {again:.4f}, run {then:.4f}")
+    assert again == then, (half, again, then)
 EOF
 
 step "nothing was written to the working folder"

@@ -35,11 +35,11 @@ def time_encoder(backbone, prompts, eot_index, truncate: bool) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="ViT-B-16", help="open_clip architecture name or config JSON")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per setting (interleaved)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     torch.manual_seed(0)
     backbone = FrozenCLIP.from_config(args.arch)
@@ -64,6 +64,16 @@ def main() -> None:
     print(f"truncation off: {full_s * 1e3:8.1f} ms   (best of {args.repeats})")
     print(f"truncation on : {cut_s * 1e3:8.1f} ms   (best of {args.repeats})")
     print(f"speed-up      : {full_s / cut_s:8.2f}x")
+    return {
+        "arch": str(args.arch),
+        "batch": len(CLASSNAMES),
+        "context": backbone.context_length,
+        "truncated_length": int(eot_index.max()) + 1,
+        "max_diff": max_diff,
+        "off_ms": full_s * 1e3,
+        "on_ms": cut_s * 1e3,
+        "speedup": full_s / cut_s,
+    }
 
 
 if __name__ == "__main__":

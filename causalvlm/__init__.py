@@ -17,14 +17,25 @@ _LAZY = {
     "load_graph": "causalvlm.scm",
     "DiscreteSCM": "causalvlm.scm",
     "DiscreteFrontDoor": "causalvlm.estimators",
+    "load_run": "causalvlm.training.saved_run",
+    "open_run": "causalvlm.training.saved_run",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from causalvlm.classifier import FrontDoorClassifier
     from causalvlm.estimators import DiscreteFrontDoor
     from causalvlm.scm import SCM, DiscreteSCM, load_graph
+    from causalvlm.training.saved_run import load_run, open_run
 
-__all__ = ["FrontDoorClassifier", "SCM", "load_graph", "DiscreteSCM", "DiscreteFrontDoor"]
+__all__ = [
+    "FrontDoorClassifier",
+    "SCM",
+    "load_graph",
+    "DiscreteSCM",
+    "DiscreteFrontDoor",
+    "load_run",
+    "open_run",
+]
 
 
 def __getattr__(name: str) -> Any:

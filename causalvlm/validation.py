@@ -79,7 +79,7 @@ def describe(hint: Any) -> str:
     if origin in (dict, Mapping):
         return "a mapping" if not args or args[1] is Any else f"a mapping to {describe(args[1])}"
     if dataclasses.is_dataclass(hint):
-        return f"a mapping of {hint.__name__} settings"
+        return f"a mapping of {getattr(hint, '__name__', hint)} settings"
     return getattr(hint, "__name__", str(hint))
 
 

@@ -1,20 +1,20 @@
 """One test per row of docs/errors.md: each bad input gives its documented message before any work starts.
 
 The catalogue's tables have the columns ``id | surface | input | message``. ``surface`` says how the input is
-given: ``run.py``, ``sweep_rho.py`` and ``pretrain`` rows are command lines, run in-process through the
-command's ``main`` with its work function replaced by a trap (an accepted input fails the test instead of
-training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api`` rows are Python expressions.
-``resume`` rows are run.py options applied to a copy of a finished 2-epoch run (see :func:`resume_command`),
-optionally after one named damage such as ``[truncated last.ckpt]``. ``message`` must appear in what the
-command prints (or in the exception's text). Inputs may use ``{file}`` (a text file), ``{binary}`` (a binary
-file), ``{dir}`` (an empty folder) and ``{missing}`` (a path that does not exist), all under the test's
-temporary folder; ``resume`` rows also ``{out}`` (the run's output folder) and ``{run}`` (its run directory),
-in the input and in the message.
+given: ``run.py``, ``sweep_rho.py``, ``eval``, ``pretrain`` and ``scm`` rows are command lines, run in-process
+through the command's ``main`` with its work function replaced by a trap (an accepted input fails the test
+instead of training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api`` rows are Python
+expressions. ``resume`` rows are run.py options applied to a copy of a finished 2-epoch run (see
+:func:`resume_command`), optionally after one named damage such as ``[truncated last.ckpt]``. ``message`` must
+appear in what the command prints (or in the exception's text). Inputs may use ``{file}`` (a text file),
+``{binary}`` (a binary file), ``{dir}`` (an empty folder) and ``{missing}`` (a path that does not exist), all
+under the test's temporary folder; ``resume`` rows also ``{out}`` (the run's output folder) and ``{run}`` (its
+run directory), in the input and in the message.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -34,9 +34,8 @@ from PIL import Image
 from causalvlm.training.checkpoints import RUN_KEY
 
 CATALOGUE = Path(__file__).parents[1] / "docs" / "errors.md"
-EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
 COLUMNS = ["id", "surface", "input", "message"]
-CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm")
+CLI_SURFACES = ("run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm")
 SURFACES = (*CLI_SURFACES, "resume", "api")
 
 
@@ -73,11 +72,17 @@ def read_catalogue(path: Path = CATALOGUE) -> list[Row]:
 ROWS = read_catalogue()
 
 
+# The catalogue's surface names → the package command they reach (examples/cdc/run.py and sweep_rho.py are
+# thin wrappers over these).
+COMMAND_MODULES = {
+    "run.py": "causalvlm.commands.run",
+    "sweep_rho.py": "causalvlm.commands.sweep_rho",
+    "eval": "causalvlm.commands.evaluate",
+}
+
+
 def load_script(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(f"catalogue_{name.removesuffix('.py')}", EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(COMMAND_MODULES[name])
 
 
 class Accepted(AssertionError):
@@ -129,6 +134,10 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
     elif surface == "sweep_rho.py":
         module = load_script("sweep_rho.py")
         monkeypatch.setattr(module, "sweep_rho", _trap)
+        main = module.main
+    elif surface == "eval":
+        module = load_script("eval")
+        monkeypatch.setattr(module, "score", _trap)
         main = module.main
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from causalvlm.registry import Registry
 
-AGGREGATORS = Registry("aggregator")
+AGGREGATORS: Registry[Aggregator] = Registry("aggregator")
 
 
 @dataclass

@@ -123,7 +123,10 @@ class DSTCAggregator(Aggregator):
 
     def _evidence64(self, logits: Tensor) -> Tensor:
         # float64 from the first step: see the module docstring for why float32 is not enough downstream.
-        return self.h(logits.to(torch.float64) / self.config.evidence_scale)
+        scale = self.config.evidence_scale
+        if scale is None:
+            raise ValueError("DSTC's evidence_scale is unset: bind(backbone) first or give evidence_scale")
+        return self.h(logits.to(torch.float64) / scale)
 
     def evidence(self, logits: Tensor) -> Tensor:
         """e = h(logits / evidence_scale), in the compute dtype (≥ float32)."""

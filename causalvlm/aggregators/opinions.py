@@ -46,7 +46,7 @@ EXP_CLAMP = 10.0
 # float64, 1e7 in float32) of room below overflow for C and for the upstream gradient in C / u².
 UNCERTAINTY_FLOOR_EXPONENT = 0.4
 
-EVIDENCE_FUNCTIONS = Registry("evidence function")
+EVIDENCE_FUNCTIONS: Registry[Tensor] = Registry("evidence function")  # its entries are the functions e = h(x)
 
 
 @EVIDENCE_FUNCTIONS.register("exp")

@@ -46,8 +46,10 @@ class FrozenCLIP(nn.Module):
 
     def __init__(self, model: nn.Module, tokenizer: Callable[..., Any], preprocess: Callable | None = None):
         super().__init__()
-        self.model = model
-        self.tokenizer = tokenizer
+        # open_clip's models and tokenizers are duck-typed (CLIP, CustomTextCLIP, timm towers, ...): their
+        # towers are reached by attribute, so they are typed Any here rather than nn.Module.
+        self.model: Any = model
+        self.tokenizer: Any = tokenizer
         self.preprocess = preprocess
         self._text_on_model, self.text_pool_type, self._eos_id = _locate_text_tower(model)
         tower = self.text_tower
@@ -65,7 +67,7 @@ class FrozenCLIP(nn.Module):
         super().train(False)
 
     @property
-    def text_tower(self) -> nn.Module:
+    def text_tower(self) -> Any:
         """The module holding token/positional embeddings, transformer, ln_final and text_projection."""
         return self.model if self._text_on_model else self.model.text
 
@@ -223,7 +225,9 @@ class FrozenCLIP(nn.Module):
         """
         if self.text_pool_type == "argmax":
             return tokens.argmax(dim=-1)
-        return (tokens == self._eos_id).int().argmax(dim=-1)
+        if self._eos_id is None:
+            raise ValueError("eos pooling needs the text tower's end-of-text id, and it names none")
+        return tokens.eq(self._eos_id).int().argmax(dim=-1)
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [N,L] → token embeddings [N,L,width] (no positional embedding)."""
@@ -319,7 +323,7 @@ def load_backbone(arch: str | Path, pretrained: str | Path | None = None) -> Fro
     return FrozenCLIP.from_pretrained(str(arch), str(pretrained))
 
 
-def _locate_text_tower(model: nn.Module) -> tuple[bool, str, int | None]:
+def _locate_text_tower(model: Any) -> tuple[bool, str, int | None]:
     """(text tower is on the model itself, pool type, eos id) for CLIP or CustomTextCLIP; else ValueError."""
     if hasattr(model, "token_embedding") and hasattr(model, "transformer"):  # open_clip CLIP
         on_model, pool_type, eos_id = True, model.text_pool_type, getattr(model, "text_eos_id", None)
@@ -342,7 +346,7 @@ def _locate_text_tower(model: nn.Module) -> tuple[bool, str, int | None]:
     return on_model, pool_type, eos_id
 
 
-def _output_dim(tower: nn.Module, width: int) -> int:
+def _output_dim(tower: Any, width: int) -> int:
     projection = tower.text_projection
     if isinstance(projection, nn.Linear):
         return projection.out_features

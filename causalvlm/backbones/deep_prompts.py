@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 import torch
-from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 
@@ -70,7 +70,7 @@ def replace_positions(x: torch.Tensor, prompt: torch.Tensor, start: int, seq_dim
 
 
 def run_blocks(
-    transformer: nn.Module,
+    transformer: Any,  # open_clip's Transformer (duck-typed: resblocks, batch_first, grad_checkpointing)
     x: torch.Tensor,
     attn_mask: torch.Tensor | None,
     deep_prompts: Sequence[torch.Tensor],

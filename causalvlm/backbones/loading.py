@@ -260,7 +260,9 @@ def build_from_checkpoint(
         if name not in persistent:
             state_dict.pop(name, None)
     if "logit_scale" in state_dict:  # scalar vs 1-d logit scale differ between open_clip versions
-        state_dict["logit_scale"] = state_dict["logit_scale"].reshape(model.logit_scale.shape)
+        state_dict["logit_scale"] = state_dict["logit_scale"].reshape(
+            model.get_parameter("logit_scale").shape
+        )
     check_state_dict_matches(model, state_dict, path)
     model.load_state_dict(state_dict, strict=True)
     log.info("loaded %d tensors of %s from %s", len(state_dict), Path(str(arch)).stem, path)

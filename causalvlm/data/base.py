@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from causalvlm.registry import Registry
 
-DATASETS = Registry("dataset")
+DATASETS: Registry[DatasetSplits] = Registry("dataset")
 
 SUBSAMPLE_CHOICES = ("all", "base", "new")
 

@@ -24,6 +24,7 @@ import random
 import tempfile
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from causalvlm.data.base import Datum
 
@@ -33,7 +34,7 @@ STALE_CACHE_FORMATS = (1,)  # redrawn with a warning instead of an error
 MAX_VAL_SHOTS = 4  # CoOp keeps at most 4 validation images per class in few-shot runs
 
 
-def check_num_shots(num_shots: object) -> int:
+def check_num_shots(num_shots: Any) -> int:
     """``num_shots`` as an int; anything that is not an integer (2.5, "16", True) raises a ValueError."""
     if isinstance(num_shots, bool):
         raise ValueError(f"num_shots must be an integer number of images per class, got {num_shots!r}")
@@ -149,8 +150,8 @@ def load_or_sample_fewshot(
     if os.path.isfile(path):
         cached = _read_cache(path, dataset_dir, num_shots, seed)
         if cached is not None:
-            train, val = cached
-            return train, (val if read_val is not None else None)
+            cached_train, cached_val = cached
+            return cached_train, (cached_val if read_val is not None else None)
         warnings.warn(
             f"few-shot cache {path} was drawn by an older sampler that differed from Dassl's; redrawing it",
             stacklevel=2,

@@ -30,7 +30,7 @@ def _class_folders(path: str) -> list[str]:
 
 
 def _read_split_dir(split_dir: str, folders: list[str]) -> list[Datum]:
-    data = []
+    data: list[Datum] = []
     for label, folder in enumerate(folders):
         class_dir = os.path.join(split_dir, folder)
         names = list_images(class_dir)

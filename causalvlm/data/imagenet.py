@@ -50,7 +50,7 @@ def _names_for(folders: list[str], classnames: dict[str, str], classnames_path: 
 
 def _read_class_folders(image_dir: str, folders: list[str], classnames: list[str]) -> list[Datum]:
     """Images of ``image_dir/<folders[label]>/``, labelled by position in ``folders``."""
-    data = []
+    data: list[Datum] = []
     for label, (folder, classname) in enumerate(zip(folders, classnames, strict=True)):
         class_dir = os.path.join(image_dir, folder)
         images = list_images(require_dir(class_dir, "class folder"))

@@ -1,21 +1,63 @@
-"""The `FrontDoorEstimator` interface and the checks every tabular estimator applies to its data.
+"""The estimator interfaces and the checks every tabular estimator applies to its options and data.
 
-Data is either a mapping ``column name → 1-D integer array`` or a numpy structured array (the two forms
-`DiscreteSCM.sample` returns). Categories are the integers 0..k-1.
+`EffectEstimator` is the interface: ``fit(data, treatment, outcome, ...)`` returns the estimator and
+``effect()`` the estimated P(Y | do(X)). `FrontDoorEstimator` adds the mediator set to ``fit``.
+
+Data is a mapping ``column name → 1-D integer array``, a numpy structured array (the two forms
+`DiscreteSCM.sample` returns) or a data frame with a ``columns`` attribute (pandas, if installed; it is not
+a dependency). Categories are the integers 0..k-1.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from causalvlm.validation import ConfigError, require_int, shown
+
+if TYPE_CHECKING:  # pragma: no cover
+    from causalvlm.scm.graph import SCM
 
 Data = Mapping[str, Any] | np.ndarray
 
 
-class FrontDoorEstimator(ABC):
+class EffectEstimator(ABC):
+    """Estimates an interventional distribution P(Y | do(X)) from observational data."""
+
+    @abstractmethod
+    def fit(self, data: Data, treatment: Any, outcome: Any, *args: Any) -> EffectEstimator:
+        """Learn whatever the estimate needs from ``data``; returns ``self``."""
+
+    @abstractmethod
+    def effect(self) -> np.ndarray:
+        """The estimate as an array, one axis per treatment then per outcome; it sums to 1 over outcomes."""
+
+
+@dataclass(frozen=True)
+class EffectInterval:
+    """Bootstrap summary of an estimate; every array has the estimate's shape."""
+
+    estimate: np.ndarray  # the plug-in estimate on the full data
+    low: np.ndarray  # lower percentile bound
+    high: np.ndarray  # upper percentile bound
+    std: np.ndarray  # bootstrap standard deviation
+    level: float  # e.g. 0.95
+    n_boot: int
+
+    @classmethod
+    def from_replicates(
+        cls, estimate: np.ndarray, replicates: np.ndarray, level: float, n_boot: int
+    ) -> EffectInterval:
+        """The percentile interval of ``replicates`` (first axis: bootstrap replicate)."""
+        low, high = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        return cls(estimate, low, high, replicates.std(axis=0, ddof=1), level, n_boot)
+
+
+class FrontDoorEstimator(EffectEstimator):
     """Estimates P(Y | do(X)) from observational data through a mediator set S."""
 
     @abstractmethod
@@ -27,7 +69,59 @@ class FrontDoorEstimator(ABC):
         """P(Y = y | do(X = x)) as an array ``[n_x, n_y]`` whose rows sum to 1."""
 
 
+class TableOptions:
+    """The constructor shared by the count-table estimators: an optional graph to check queries against,
+    the smoothing α and given cardinalities, all checked at construction."""
+
+    def __init__(
+        self,
+        graph: SCM | None = None,
+        smoothing: float | None = None,
+        cardinalities: Mapping[str, int] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.smoothing = check_smoothing(smoothing)
+        self.given_cardinalities = check_cardinalities(cardinalities)
+
+
+def check_smoothing(smoothing: object) -> float | None:
+    """None or a finite number > 0 (the α of additive smoothing)."""
+    if smoothing is not None and not (
+        isinstance(smoothing, (int, float, np.number))
+        and not isinstance(smoothing, bool)
+        and np.isfinite(smoothing)
+        and smoothing > 0
+    ):
+        raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
+    return None if smoothing is None else float(smoothing)
+
+
+def check_cardinalities(cardinalities: object) -> dict[str, int]:
+    """A mapping column → number of categories (integers ≥ 1), or {} for None."""
+    if cardinalities is not None and not isinstance(cardinalities, Mapping):
+        raise ConfigError(
+            "cardinalities", f"expected a mapping column → number of categories, got {shown(cardinalities)}"
+        )
+    for name, count in (cardinalities or {}).items():
+        require_int(count, f"cardinalities[{name!r}]", minimum=1)  # 3.5 categories is not a truncation to 3
+    return {name: int(count) for name, count in (cardinalities or {}).items()}
+
+
+def category_cardinalities(columns: Mapping[str, np.ndarray], given: Mapping[str, int]) -> dict[str, int]:
+    """Categories per column: the given number, else observed max + 1; a given number too small raises."""
+    cards = {}
+    for name, values in columns.items():
+        seen = int(values.max()) + 1
+        chosen = given.get(name, seen)
+        if chosen < seen:
+            raise ValueError(f"column {name!r} has category {seen - 1} but cardinality {chosen} was given")
+        cards[name] = int(chosen)
+    return cards
+
+
 def column_names(data: Data) -> list[str]:
+    if hasattr(data, "columns") and not isinstance(data, (np.ndarray, Mapping)):  # a data frame
+        return [str(c) for c in data.columns]
     if isinstance(data, np.ndarray):
         if data.dtype.names is None:
             raise ValueError("data must be a mapping of columns or a structured array with named fields")

@@ -48,11 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     scm = load_graph("smoking_tar_cancer")
     result = scm.identify("Smoking", "Cancer")
     print(f"identification: {result}")
+    front_door = result.adjustment_set
+    if front_door is None:  # the shipped graph is identified by the front door; an edited one may not be
+        raise ValueError(
+            f"smoking_tar_cancer: the effect of Smoking on Cancer is not identified ({result.kind})"
+        )
     print(f"LaTeX: {result.latex}")
 
     model = smoking_model(scm)
     data = model.sample(args.rows, seed=args.seed)
-    estimator = DiscreteFrontDoor(graph=scm).fit(data, "Smoking", "Cancer", sorted(result.adjustment_set))
+    estimator = DiscreteFrontDoor(graph=scm).fit(data, "Smoking", "Cancer", sorted(front_door))
     interval = estimator.bootstrap(n_boot=200, level=0.95, seed=args.seed)
     truth = model.interventional("Cancer", "Smoking")
     joint = model.marginal(["Smoking", "Cancer"])
@@ -71,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from causalvlm.scm.drawing import draw_scm
 
-    draw_scm(scm, args.out, highlight=result.adjustment_set)
+    draw_scm(scm, args.out, highlight=front_door)
     print(f"figure: {args.out}")
     return 0
 

@@ -15,29 +15,26 @@ silent guess would bias the estimate. With ``smoothing=α > 0`` every conditiona
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from causalvlm.estimators.base import Data, FrontDoorEstimator, joint_state, read_category_columns
-from causalvlm.scm.graph import SCM
-from causalvlm.validation import ConfigError, require_int, require_number, shown
+from causalvlm.estimators.base import (
+    Data,
+    EffectInterval,
+    FrontDoorEstimator,
+    TableOptions,
+    category_cardinalities,
+    joint_state,
+    read_category_columns,
+)
+from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
 _BOOTSTRAP_CHUNK_CELLS = 4_000_000  # replicates are drawn in chunks of at most this many cells
 
 
-@dataclass(frozen=True)
-class FrontDoorInterval:
-    """Bootstrap summary of P(y | do(x)); every array is ``[n_x, n_y]``."""
-
-    estimate: np.ndarray  # the plug-in estimate on the full data
-    low: np.ndarray  # lower percentile bound
-    high: np.ndarray  # upper percentile bound
-    std: np.ndarray  # bootstrap standard deviation
-    level: float  # e.g. 0.95
-    n_boot: int
+FrontDoorInterval = EffectInterval  # the bootstrap summary, arrays [n_x, n_y]
 
 
 def frontdoor_adjustment(
@@ -89,7 +86,7 @@ def _check_observed_cells(
         raise ValueError(f"cell {name} is never observed{where}, so P(y | x', s) is undefined{hint}")
 
 
-class DiscreteFrontDoor(FrontDoorEstimator):
+class DiscreteFrontDoor(FrontDoorEstimator, TableOptions):
     """Plug-in front-door estimator for categorical X, S, Y.
 
     Args:
@@ -99,32 +96,7 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         cardinalities: optional number of categories per column (default: observed max + 1).
     """
 
-    def __init__(
-        self,
-        graph: SCM | None = None,
-        smoothing: float | None = None,
-        cardinalities: Mapping[str, int] | None = None,
-    ) -> None:
-        if smoothing is not None and not (
-            isinstance(smoothing, (int, float, np.number))
-            and not isinstance(smoothing, bool)
-            and np.isfinite(smoothing)
-            and smoothing > 0
-        ):
-            raise ConfigError("smoothing", f"must be None or a finite number > 0, got {shown(smoothing)}")
-        if cardinalities is not None and not isinstance(cardinalities, Mapping):
-            raise ConfigError(
-                "cardinalities",
-                f"expected a mapping column → number of categories, got {shown(cardinalities)}",
-            )
-        for name, count in (cardinalities or {}).items():
-            require_int(
-                count, f"cardinalities[{name!r}]", minimum=1
-            )  # 3.5 categories is not a truncation to 3
-        self.graph = graph
-        self.smoothing = smoothing
-        self.given_cardinalities = {name: int(count) for name, count in (cardinalities or {}).items()}
-        self.counts: np.ndarray | None = None  # N(x, s, y) after fit
+    counts: np.ndarray | None = None  # N(x, s, y) after fit; the constructor is TableOptions's
 
     def fit(self, data: Data, treatment: str, outcome: str, mediators: Sequence[str]) -> DiscreteFrontDoor:
         """Count N(x, s, y) and compute the estimate; raises before counting on any bad input."""
@@ -147,13 +119,7 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         # 3. Columns and their category counts.
         names = [treatment, *mediators, outcome]
         columns = read_category_columns(data, names)
-        cards = {}
-        for name in names:
-            seen = int(columns[name].max()) + 1
-            given = self.given_cardinalities.get(name, seen)
-            if given < seen:
-                raise ValueError(f"column {name!r} has category {seen - 1} but cardinality {given} was given")
-            cards[name] = int(given)
+        cards = category_cardinalities(columns, self.given_cardinalities)
         n_x, n_y = cards[treatment], cards[outcome]
         mediator_cards = [cards[m] for m in mediators]
         n_s = int(np.prod(mediator_cards))
@@ -186,26 +152,29 @@ class DiscreteFrontDoor(FrontDoorEstimator):
         table is Multinomial(N, N(x, s, y) / N); drawing that directly costs O(cells) per replicate
         instead of O(N).
         """
-        self._check_fitted()
+        counts = self._fitted_counts()
         require_int(n_boot, "n_boot", minimum=2)
         require_number(level, "level", above=0, below=1)
         require_int(seed, "seed", minimum=0)
         rng = np.random.default_rng(seed)
-        flat = self.counts.ravel()
+        flat = counts.ravel()
         n_rows = int(flat.sum())
         per_chunk = max(1, _BOOTSTRAP_CHUNK_CELLS // flat.size)
         effects = []
         for start in range(0, n_boot, per_chunk):
             size = min(per_chunk, n_boot - start)
-            draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *self.counts.shape)
+            draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *counts.shape)
             effects.append(frontdoor_adjustment(draws, self.smoothing, self._cell_name))
-        replicates = np.concatenate(effects)
-        low, high = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        return FrontDoorInterval(self.effect(), low, high, replicates.std(axis=0, ddof=1), level, n_boot)
+        return EffectInterval.from_replicates(self.effect(), np.concatenate(effects), level, n_boot)
 
     def _check_fitted(self) -> None:
+        self._fitted_counts()
+
+    def _fitted_counts(self) -> np.ndarray:
+        """N(x, s, y) of the fit; raises before a fit."""
         if self.counts is None:
             raise RuntimeError("DiscreteFrontDoor is not fitted; call fit(data, treatment, outcome, ...)")
+        return self.counts
 
 
 def _cell_namer(treatment: str, mediators: list[str], mediator_cards: list[int]) -> Callable[[int, int], str]:

@@ -70,7 +70,11 @@ def accuracy_per_epoch_figure(
         for key in sorted({k for row in rows for k in row if k.endswith("_acc")}):
             points = [(row["epoch"], row[key]) for row in rows if key in row]
             set_name = key[: -len("_acc")]
-            style = {"color": colours[method], "linestyle": SET_STYLES.get(set_name, ":"), "alpha": 0.85}
+            style: dict[str, Any] = {
+                "color": colours[method],
+                "linestyle": SET_STYLES.get(set_name, ":"),
+                "alpha": 0.85,
+            }
             if len(points) == 1:
                 label = f"{method} {set_name} (no training)"
                 axes.axhline(points[0][1], linewidth=width, label=label, **style)

@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -142,7 +142,7 @@ class ResultsCollector:
         return out
 
 
-def _mean(values: Sequence[float | None]) -> float:
+def _mean(values: Sequence[Any]) -> float:
     finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     return float(np.mean(finite)) if finite else float("nan")
 
@@ -151,9 +151,10 @@ def _summarize_seeds(rows: list[dict[str, Metric]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for key, first in rows[0].items():
         if isinstance(first, list):
-            summary[key] = [summarize([row[key][m] for row in rows]) for m in range(len(first))]
+            per_template = [cast(list[float], row[key]) for row in rows]
+            summary[key] = [summarize([values[m] for values in per_template]) for m in range(len(first))]
         else:
-            summary[key] = summarize([row[key] for row in rows])
+            summary[key] = summarize([cast(float, row[key]) for row in rows])
     if "base" in summary and "new" in summary:
         summary["hm"] = hm_of_means(summary["base"], summary["new"])
     return summary

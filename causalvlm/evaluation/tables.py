@@ -156,7 +156,11 @@ def template_markdown(payload: Mapping[str, Any]) -> list[str]:
         ("template_new", "new", "mean_prob_new", "template_u_new", "new"),
         ("template_acc", "acc", "mean_prob_acc", "template_u", "acc"),
     ]
-    accuracy_rows, uncertainty_rows, width = [], [], 0
+    # (method, set, per-template cells, trailing cells) per row
+    Row = tuple[str, str, list[str], list[str]]
+    accuracy_rows: list[Row] = []
+    uncertainty_rows: list[Row] = []
+    width = 0
     for method, by_dataset in payload["results"].items():
         for dataset, metrics in by_dataset.items():
             for template_key, fused_key, mean_key, u_key, name in sets:

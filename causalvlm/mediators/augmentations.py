@@ -19,6 +19,7 @@ Giving each template its own view is one way VSD lets templates specialise to di
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from PIL import Image
@@ -27,7 +28,7 @@ from torchvision import transforms as T
 
 from causalvlm.registry import Registry
 
-AUGMENTATIONS = Registry("augmentation")
+AUGMENTATIONS: Registry[Callable[..., Any]] = Registry("augmentation")
 
 # aug2's crop keeps at least half the image so the object usually stays in view.
 RANDOM_CROP_SCALE = (0.5, 1.0)

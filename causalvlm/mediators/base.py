@@ -17,7 +17,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.registry import Registry
 from causalvlm.templates import DEFAULT_TEMPLATE, check_template
 
-MEDIATORS = Registry("mediator")
+MEDIATORS: Registry[Mediator] = Registry("mediator")
 
 
 def check_classnames(classnames: Sequence[str]) -> list[str]:
@@ -98,6 +98,7 @@ class Mediator(nn.Module, ABC):
     """
 
     num_templates: int
+    _backbone: FrozenCLIP  # set with object.__setattr__: the frozen CLIP is shared, not a registered child
     # True when the text features depend on the image (CoCoOp): ``forward`` then needs the image features.
     conditional: bool = False
     # True when image features depend on learned parameters (MaPLe's vision prompts): they cannot be cached,
@@ -106,6 +107,9 @@ class Mediator(nn.Module, ABC):
     # Names of the regularisers it provides (the keys of ``regularizers``); a method weighs them by name and
     # the classifier adds Σ_k w_k R_k to the classification loss.
     provides: tuple[str, ...] = ()
+    # w^0 [C, D], the frozen CLIP's hand-crafted class features, for mediators that anchor to them
+    # (register_hand_crafted_features).
+    hand_crafted_features: torch.Tensor
 
     def __init__(self, backbone: FrozenCLIP, classnames: Sequence[str], template: str = DEFAULT_TEMPLATE):
         super().__init__()

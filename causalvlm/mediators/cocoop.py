@@ -17,6 +17,7 @@ meta-network π_m, and is conditioned on view m of the image (one view condition
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -46,6 +47,9 @@ def meta_network(feature_dim: int, ctx_dim: int, reduction: int = META_NET_REDUC
 @MEDIATORS.register("cocoop")
 class CoCoOpMediator(Mediator):
     """Image-conditioned soft prompts; ``forward(image_features [B,V,D])`` returns [B, M, C, D]."""
+
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    hand_crafted_features: torch.Tensor
 
     conditional = True
     image_side_trainable = False
@@ -77,7 +81,7 @@ class CoCoOpMediator(Mediator):
             SoftPrompt(backbone, self.classnames, n_ctx=n_ctx, ctx_init=phrase) for phrase, _ in phrases
         )
         with torch.no_grad():
-            for prompt, (_, repeated) in zip(self.prompts, phrases, strict=True):
+            for prompt, (_, repeated) in zip(self.soft_prompts, phrases, strict=True):
                 if repeated:
                     prompt.ctx.add_(torch.randn_like(prompt.ctx) * init_noise)
         device = backbone.text_tower.token_embedding.weight.device
@@ -87,20 +91,25 @@ class CoCoOpMediator(Mediator):
         )
         self.set_classnames(self.classnames)
 
+    @property
+    def soft_prompts(self) -> list[SoftPrompt]:
+        """The M soft prompts, typed (iterating an nn.ModuleList yields plain Modules)."""
+        return cast(list[SoftPrompt], list(self.prompts))
+
     def set_classnames(self, classnames: Sequence[str]) -> None:
         classnames = check_classnames(classnames)
-        for prompt in self.prompts:
+        for prompt in self.soft_prompts:
             prompt.set_classnames(classnames)
         self.classnames = classnames
         self.register_hand_crafted_features()
 
-    def context(self, image_features: torch.Tensor) -> torch.Tensor:
+    def context(self, image_features: torch.Tensor | None) -> torch.Tensor:
         """Per-image context [B, M, n_ctx, width]: [V]^m_k + π_m(f(x_m)) for image features [B,V,D]."""
         views = views_per_template(image_features, self.num_templates, "CoCoOp")
         contexts = []
-        for m, prompt in enumerate(self.prompts):
+        for m, prompt in enumerate(self.soft_prompts):
             meta_net = self.meta_nets[0 if self.shared_meta_net else m]
-            bias = meta_net(views[:, m].to(meta_net[0].weight.dtype))  # π_m(f(x_m)) [B, width]
+            bias = meta_net(views[:, m].to(next(meta_net.parameters()).dtype))  # π_m(f(x_m)) [B, width]
             contexts.append(prompt.ctx.unsqueeze(0) + bias.unsqueeze(1))  # [B, n_ctx, width]
         return torch.stack(contexts, dim=1)
 
@@ -108,9 +117,9 @@ class CoCoOpMediator(Mediator):
         """w_c(x) [B, M, C, D]: all B×M×C prompts in one text-encoder pass, cut at the latest end-of-text."""
         context = self.context(image_features)
         batch = context.shape[0]
-        length = max(prompt.encoding_length for prompt in self.prompts)
+        length = max(prompt.encoding_length for prompt in self.soft_prompts)
         # [B, C, L, W] per template → [B, M, C, L, W] → one batch of B·M·C prompts.
-        pieces = [prompt(length, context=context[:, m]) for m, prompt in enumerate(self.prompts)]
+        pieces = [prompt(length, context=context[:, m]) for m, prompt in enumerate(self.soft_prompts)]
         if self.num_templates == 1:
             prompts = pieces[0][0].flatten(0, 1)  # no copy for the published M = 1
         else:

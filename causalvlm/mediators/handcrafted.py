@@ -31,6 +31,9 @@ def resolve_templates(templates: str | Sequence[str] | None, default: str) -> li
 class HandcraftedMediator(Mediator):
     """M fixed templates; ``forward`` returns the cached features [M, C, D] (no gradient)."""
 
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    text_features: torch.Tensor
+
     def __init__(
         self,
         backbone: FrozenCLIP,

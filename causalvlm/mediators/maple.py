@@ -63,6 +63,12 @@ def coupling_layers(text_width: int, vision_width: int, depth: int, clone: bool 
 class MaPLeMediator(Mediator):
     """Deep text prompts coupled to deep vision prompts: ``forward()`` [M,C,D], ``encode_images`` [B,M,D]."""
 
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    token_embeddings: torch.Tensor
+    context_slot: torch.Tensor
+    eot_index: torch.Tensor
+    hand_crafted_features: torch.Tensor
+
     conditional = False
     provides = VSD_TERMS  # L_de and L_con over its M templates (CDC on top of MaPLe)
 

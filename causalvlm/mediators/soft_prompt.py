@@ -100,6 +100,13 @@ def layout_prompts(
 class SoftPrompt(nn.Module):
     """Learnable context [n_ctx, W] (or [C, n_ctx, W] class-specific) assembled with frozen class tokens."""
 
+    _backbone: FrozenCLIP  # set with object.__setattr__: shared, not a registered child
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    token_ids: torch.Tensor
+    token_embeddings: torch.Tensor
+    context_slot: torch.Tensor
+    eot_index: torch.Tensor
+
     def __init__(
         self,
         backbone: FrozenCLIP,

@@ -12,6 +12,7 @@ see :mod:`causalvlm.mediators.vsd_losses` for the equations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -34,6 +35,9 @@ class VSDMediator(Mediator):
     """M soft templates; ``forward`` returns [M, C, D]; ``regularizers`` returns L_de and L_con."""
 
     provides = VSD_TERMS
+
+    # buffers registered in __init__ / set_classnames (declared for type checkers)
+    hand_crafted_features: torch.Tensor
 
     def __init__(
         self,
@@ -70,24 +74,29 @@ class VSDMediator(Mediator):
             for m in range(num_templates)
         )
         with torch.no_grad():
-            for m, prompt in enumerate(self.prompts):
+            for m, prompt in enumerate(self.soft_prompts):
                 # A repeated phrase would give two identical templates, and identical templates get identical
                 # gradients forever; a little noise breaks the tie.
                 if phrases[m % len(phrases)] is not None and m >= len(phrases):
                     prompt.ctx.add_(torch.randn_like(prompt.ctx) * init_noise)
         self.set_classnames(self.classnames)
 
+    @property
+    def soft_prompts(self) -> list[SoftPrompt]:
+        """The M soft prompts, typed (iterating an nn.ModuleList yields plain Modules)."""
+        return cast(list[SoftPrompt], list(self.prompts))
+
     def set_classnames(self, classnames: Sequence[str]) -> None:
         classnames = check_classnames(classnames)
-        for prompt in self.prompts:
+        for prompt in self.soft_prompts:
             prompt.set_classnames(classnames)
         self.classnames = classnames
         self.register_hand_crafted_features()
 
     def forward(self, image_features: torch.Tensor | None = None) -> torch.Tensor:
         """w [M, C, D]: one text-encoder pass over all M×C prompts, cut at the latest end-of-text token."""
-        length = max(prompt.encoding_length for prompt in self.prompts)
-        pieces = [prompt(length) for prompt in self.prompts]
+        length = max(prompt.encoding_length for prompt in self.soft_prompts)
+        pieces = [prompt(length) for prompt in self.soft_prompts]
         prompts = torch.cat([p for p, _ in pieces])
         eot_index = torch.cat([e for _, e in pieces])
         features = self.backbone.encode_text_embeddings(prompts, eot_index, normalize=True)

@@ -16,7 +16,8 @@ from typing import Any
 
 from causalvlm.registry import Registry
 
-METHOD_REGISTRY = Registry("method")
+# name → a factory returning the method's one object (the registry's factories build what they hold)
+METHOD_REGISTRY: Registry[Method] = Registry("method")
 # Packages outside causalvlm register methods under this entry-point group (pyproject.toml:
 # [project.entry-points."causalvlm.methods"] mymethod = "mypackage.mymethod"); loading the entry point must
 # register the method (or return a Method, which is then registered).
@@ -65,18 +66,18 @@ class Method:
 
 def register_method(method: Method) -> Method:
     """Add ``method`` to the registry under its name; a second method of the same name is an error."""
-    METHOD_REGISTRY.register(method.name)(method)
+    METHOD_REGISTRY.register(method.name)(lambda: method)
     return method
 
 
 def get_method(name: str) -> Method:
     """The registered method called ``name``; KeyError listing every method otherwise."""
-    return METHOD_REGISTRY.get(name)
+    return METHOD_REGISTRY.build(name)
 
 
 def find_method(name: str) -> Method | None:
     """The registered method called ``name``, or None (e.g. a row of an older results file)."""
-    return METHOD_REGISTRY.get(name) if name in METHOD_REGISTRY else None
+    return get_method(name) if name in METHOD_REGISTRY else None
 
 
 def method_names() -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -199,10 +199,13 @@ class GaussianPromptAggregation(pl.Callback):
 
     @staticmethod
     def _parameters(module: pl.LightningModule) -> dict[str, nn.Parameter]:
-        return {name: p for name, p in module.classifier.named_parameters() if p.requires_grad}
+        classifier = cast(nn.Module, module.classifier)
+        return {name: p for name, p in classifier.named_parameters() if p.requires_grad}
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epochs = trainer.max_epochs
+        if epochs is None or epochs < 1:
+            raise ValueError("Gaussian prompt aggregation needs a fixed number of epochs (max_epochs)")
         weight = gaussian_epoch_weights(epochs, self.mean, self.std)[trainer.current_epoch]
         for name, parameter in self._parameters(pl_module).items():
             term = parameter.detach() * weight

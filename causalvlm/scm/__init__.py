@@ -1,10 +1,12 @@
-"""Causal core: graphs with latent variables, identification criteria, drawing, discrete simulation.
+"""Causal core: graphs with latent variables, criteria, identification (back-door, front-door, ID/IDC),
+estimands, drawing, discrete simulation.
 
 numpy and networkx only (matplotlib is imported lazily, for drawing); never torch.
 """
 
 from __future__ import annotations
 
+from causalvlm.scm.admg import ADMG
 from causalvlm.scm.criteria import (
     backdoor_paths,
     backdoor_sets,
@@ -18,11 +20,15 @@ from causalvlm.scm.criteria import (
 from causalvlm.scm.discrete import DiscreteSCM
 from causalvlm.scm.gml_io import graph_dirs, load_graph, read_gml, save_graph, shipped_graph_names
 from causalvlm.scm.graph import SCM
+from causalvlm.scm.id_algorithm import Hedge, hedge_violations
 from causalvlm.scm.identification import Identification, identify
+from causalvlm.scm.random_graph import random_scm
 
 __all__ = [
+    "ADMG",
     "SCM",
     "DiscreteSCM",
+    "Hedge",
     "Identification",
     "backdoor_paths",
     "backdoor_sets",
@@ -31,11 +37,13 @@ __all__ = [
     "frontdoor_sets",
     "frontdoor_violations",
     "graph_dirs",
+    "hedge_violations",
     "identify",
     "is_backdoor_set",
     "is_frontdoor_set",
     "is_path_blocked",
     "load_graph",
+    "random_scm",
     "read_gml",
     "save_graph",
     "shipped_graph_names",

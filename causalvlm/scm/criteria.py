@@ -161,6 +161,54 @@ def _enumerate(candidates: list[str], is_valid, minimal: bool, what: str) -> lis
     return found
 
 
+def _first(candidates: list[str], is_valid, what: str, limit: int) -> frozenset[str] | None:
+    """The first valid subset by size, then name — the one `_enumerate` would list first — or None."""
+    if len(candidates) > limit:
+        raise TooManyCandidates(f"{len(candidates)} candidate nodes for {what} sets (limit {limit})")
+    for size in range(len(candidates) + 1):
+        for combo in combinations(sorted(candidates), size):
+            if is_valid(frozenset(combo)):
+                return frozenset(combo)
+    return None
+
+
+def smallest_backdoor_set(
+    scm: SCM, treatment: str, outcome: str, limit: int = MAX_CANDIDATES
+) -> frozenset[str] | None:
+    """The smallest back-door set (ties by name), or None; no subsets are tried when none exists.
+
+    If any back-door set exists, the observed non-descendants of X among the ancestors of X and Y form one,
+    and every minimal one lies inside that set (Tian, Paz & Pearl 1998, for d-separators in the graph with
+    X's outgoing edges removed), so one test settles existence and only its subsets are searched. More than
+    ``limit`` such candidates raise `TooManyCandidates`.
+    """
+    x, y = check_query(scm, treatment, outcome)
+    ancestral = (scm.observed - {x, y} - scm.descendants(x)) & (scm.ancestors(x) | scm.ancestors(y))
+    cut = _without_out_edges(scm.graph, frozenset({x}))  # (i) holds: no candidate descends from X
+
+    def blocks(z: frozenset[str]) -> bool:  # (ii)
+        return nx.is_d_separator(cut, {x}, {y}, set(z))
+
+    if not blocks(ancestral):
+        return None
+    # the smallest set is minimal, and minimal d-separators lie among the ancestors of X and Y
+    return _first(sorted(ancestral), blocks, "back-door", limit)
+
+
+def smallest_frontdoor_set(
+    scm: SCM, treatment: str, outcome: str, limit: int = MAX_CANDIDATES
+) -> frozenset[str] | None:
+    """The smallest front-door set (ties by name), or None; no subsets are tried when even all candidates
+    together fail condition (1)."""
+    x, y = check_query(scm, treatment, outcome)
+    x_cut = _without_out_edges(scm.graph, frozenset({x}))
+    candidates = sorted(m for m in scm.observed - {x, y} if nx.is_d_separator(x_cut, {x}, {m}, set()))
+    # (1) is monotone: if all candidates together leave a directed X → Y path open, no subset closes it
+    if nx.has_path(scm.graph.subgraph(set(scm.graph) - set(candidates)), x, y):
+        return None
+    return _first(candidates, lambda s: is_frontdoor_set(scm, x, y, s), "front-door", limit)
+
+
 def backdoor_sets(scm: SCM, treatment: str, outcome: str, minimal: bool = False) -> list[frozenset[str]]:
     """All observed sets satisfying the back-door criterion (or only the minimal ones)."""
     x, y = check_query(scm, treatment, outcome)

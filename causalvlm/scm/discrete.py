@@ -114,7 +114,27 @@ class DiscreteSCM:
         x = self.scm.check_node(treatment, "treatment")
         if x == y:
             raise ValueError(f"treatment and outcome are the same node {x!r}")
-        return self._contract([x, y], dropped=x)
+        return self._contract([x, y], dropped=(x,))
+
+    def do(
+        self, outcomes: str | Iterable[str], treatments: str | Iterable[str], given: str | Iterable[str] = ()
+    ) -> np.ndarray:
+        """Exact P(y | do(x), z) for sets, as an array with axes ``[*treatments, *given, *outcomes]``.
+
+        P_x(y, z) = Σ_{rest} Π_{v ∉ X} P(v | pa(v)) (truncated factorisation), then
+        P_x(y | z) = P_x(y, z) / Σ_y P_x(y, z). A cell with P_x(z) = 0 is NaN.
+        """
+        xs = self._check_query_nodes(treatments)
+        ys = self._check_query_nodes(outcomes)
+        zs = [] if not isinstance(given, str) and not list(given) else self._check_query_nodes(given)
+        names = [*xs, *zs, *ys]
+        if len(set(names)) != len(names):
+            raise ValueError(f"treatments, given and outcomes must be disjoint, got {xs}, {zs}, {ys}")
+        joint = self._contract(names, dropped=tuple(xs))
+        y_axes = tuple(range(len(xs) + len(zs), len(names)))
+        total = joint.sum(axis=y_axes, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return joint / total
 
     def _check_query_nodes(self, nodes: Iterable[str]) -> list[str]:
         wanted = [self.scm.check_node(n) for n in ([nodes] if isinstance(nodes, str) else nodes)]
@@ -122,17 +142,17 @@ class DiscreteSCM:
             raise ValueError(f"query nodes must be distinct and non-empty, got {wanted}")
         return wanted
 
-    def _contract(self, keep: list[str], dropped: str | None) -> np.ndarray:
-        """Σ over all nodes not in ``keep`` of Π_v P(v | pa(v)), skipping the factor of ``dropped``."""
+    def _contract(self, keep: list[str], dropped: tuple[str, ...] | None) -> np.ndarray:
+        """Σ over all nodes not in ``keep`` of Π_v P(v | pa(v)), skipping the factors of ``dropped``."""
         axis = {v: i for i, v in enumerate(self.scm.topological_order())}
         operands: list = []
         for node, table in self.cpts.items():
-            if node == dropped:
+            if dropped and node in dropped:
                 continue
             operands += [table, [axis[p] for p in self.scm.parents(node)] + [axis[node]]]
-        if dropped is not None:
-            # the do()-node may have no child left in the product; a flat factor keeps its axis in the output
-            operands += [np.ones(self.cardinalities[dropped]), [axis[dropped]]]
+        for node in dropped or ():
+            # a do()-node may have no child left in the product; a flat factor keeps its axis in the output
+            operands += [np.ones(self.cardinalities[node]), [axis[node]]]
         return np.einsum(*operands, [axis[v] for v in keep], optimize="greedy")
 
 

@@ -203,10 +203,11 @@ class SCM:
 
         return frontdoor_sets(self, treatment, outcome, minimal=minimal)
 
-    def identify(self, treatment: str, outcome: str) -> Identification:
+    def identify(self, treatment: NodeNames, outcome: NodeNames, given: NodeNames = ()) -> Identification:
+        """P(outcome | do(treatment), given); each a name or names (see `identification.identify`)."""
         from causalvlm.scm.identification import identify
 
-        return identify(self, treatment, outcome)
+        return identify(self, treatment, outcome, given)
 
     def draw(self, path: str | Path | None = None, highlight: Iterable[str] = ()) -> Figure:
         from causalvlm.scm.drawing import draw_scm

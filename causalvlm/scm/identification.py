@@ -1,29 +1,51 @@
-"""`identify`: which adjustment turns P(Y | do(X)) into observational quantities, with the estimand.
+"""`identify`: turn P(Y | do(X)) or P(Y | do(X), Z) into an estimand over observed quantities, or a hedge.
 
-Order of preference: a back-door set (smallest minimal one, ties broken by name), then a front-door set
-(same rule); otherwise the effect is reported as not identifiable *by these two criteria* — the full
-do-calculus may still identify some such graphs (e.g. the napkin graph), which this module does not try.
+For one treatment and one outcome the readable adjustment formulas come first: a back-door set (smallest
+minimal one, ties broken by name), then a front-door set (same rule). Everything else — sets of treatments
+and outcomes, conditional queries, and single queries neither criterion covers (the napkin, Verma's graph, a
+front door whose mediator shares a confounder with X) — goes to the ID / IDC algorithms
+(:mod:`causalvlm.scm.id_algorithm`), which are complete: "not identifiable" then means no formula exists,
+and the result carries the hedge that proves it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 
+from causalvlm.scm.admg import ADMG
 from causalvlm.scm.criteria import (
     TooManyCandidates,
-    backdoor_sets,
     check_query,
-    frontdoor_sets,
     is_frontdoor_set,
+    smallest_backdoor_set,
+    smallest_frontdoor_set,
 )
+from causalvlm.scm.estimand import (
+    TEXT,
+    Prob,
+    Product,
+    Quotient,
+    Sum,
+    Term,
+    latex_notation,
+    product,
+    query_text,
+    render,
+)
+from causalvlm.scm.id_algorithm import Hedge, NotIdentifiable, id_algorithm, idc_algorithm
 
 if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
     from causalvlm.scm.graph import SCM
 
-Kind = Literal["backdoor", "frontdoor", "not_identifiable"]
+# Subsets tried in the search for the smallest back-door / front-door set grow as 2^k; above k candidates
+# `identify` takes networkx's minimal d-separator (minimal, not always smallest) and the nodes on X → Y paths.
+SEARCH_LIMIT = 10
+Kind = Literal["backdoor", "frontdoor", "id", "not_identifiable"]
+NodeQuery = str | Iterable[str]
 
 
 @dataclass(frozen=True)
@@ -31,31 +53,48 @@ class Identification:
     """The result of `identify`.
 
     Attributes:
-        treatment, outcome: the query P(outcome | do(treatment)).
-        kind: ``"backdoor"``, ``"frontdoor"`` or ``"not_identifiable"``.
-        adjustment_set: the back-door set Z or front-door set S used; ``None`` when not identifiable.
+        treatments, outcomes, given: the query P(outcomes | do(treatments), given), names in graph order.
+        kind: ``"backdoor"``, ``"frontdoor"``, ``"id"`` (the ID / IDC algorithm) or ``"not_identifiable"``.
+        adjustment_set: the back-door set Z or front-door set S used; ``None`` otherwise.
         estimand: the formula as plain text.
         latex: the same formula in LaTeX.
+        expression: the right-hand side as an evaluable term (:mod:`causalvlm.scm.estimand`); ``None`` when
+            not identifiable.
+        hedge: the witness F, F' when not identifiable; ``None`` otherwise.
     """
 
-    treatment: str
-    outcome: str
+    treatments: tuple[str, ...]
+    outcomes: tuple[str, ...]
     kind: Kind
     adjustment_set: frozenset[str] | None
     estimand: str
     latex: str
+    expression: Term | None = None
+    hedge: Hedge | None = None
+    given: tuple[str, ...] = ()
+
+    @property
+    def treatment(self) -> str:
+        """The treatment's name (names joined by ", " for a set)."""
+        return ", ".join(self.treatments)
+
+    @property
+    def outcome(self) -> str:
+        """The outcome's name (names joined by ", " for a set)."""
+        return ", ".join(self.outcomes)
 
     @property
     def identifiable(self) -> bool:
         return self.kind != "not_identifiable"
 
+    @property
+    def variables(self) -> frozenset[str]:
+        """Every observed variable the estimand reads (empty when not identifiable)."""
+        return frozenset() if self.expression is None else observed_variables(self.expression)
+
     def __str__(self) -> str:
         chosen = "" if self.adjustment_set is None else f" with {{{', '.join(sorted(self.adjustment_set))}}}"
         return f"{self.kind}{chosen}: {self.estimand}"
-
-
-def _pick(sets: list[frozenset[str]]) -> frozenset[str] | None:
-    return min(sets, key=lambda s: (len(s), sorted(s)), default=None)
 
 
 def backdoor_estimand(scm: SCM, x: str, y: str, z: frozenset[str]) -> tuple[str, str]:
@@ -79,9 +118,7 @@ def frontdoor_estimand(scm: SCM, x: str, y: str, s: frozenset[str]) -> tuple[str
     st = ", ".join(sorted(s))
     sl = ", ".join(scm.latex_symbol(n) for n in sorted(s))
     text = f"{lhs_t} = sum_{{{st}}} P({st} | {x}) sum_{{{x}'}} P({y} | {x}', {st}) P({x}')"
-    latex = (
-        rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
-    )
+    latex = rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
     return text, latex
 
 
@@ -100,25 +137,130 @@ def _large_graph_frontdoor(scm: SCM, x: str, y: str) -> frozenset[str] | None:
     return on_paths if is_frontdoor_set(scm, x, y, on_paths) else None
 
 
-def identify(scm: SCM, treatment: str, outcome: str) -> Identification:
-    """Identify P(outcome | do(treatment)) by back-door, else front-door adjustment.
+def identify(scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()) -> Identification:
+    """Identify P(outcome | do(treatment), given); each argument is a node name or a collection of names.
 
-    On graphs with more than `MAX_CANDIDATES` candidate nodes the sets are not enumerated: networkx's
-    minimal d-separator gives a back-door set, and the observed nodes on X → Y paths are tried as S.
+    One treatment and one outcome without ``given``: back-door, else front-door adjustment, else ID. With
+    more than `SEARCH_LIMIT` candidate nodes the sets are not enumerated: networkx's minimal d-separator
+    gives a back-door set, and the observed nodes on X → Y paths are tried as S. Anything else goes
+    straight to ID (no ``given``) or IDC.
     """
+    xs, ys, zs = check_id_query(scm, treatment, outcome, given)
+    general = _general(scm, xs, ys, zs)
+    # ID is complete: when it finds a hedge no back-door or front-door set exists, so none is searched for
+    if general.identifiable and len(xs) == 1 and len(ys) == 1 and not zs:
+        return _adjustment(scm, xs[0], ys[0]) or general
+    return general
+
+
+def _adjustment(scm: SCM, treatment: str, outcome: str) -> Identification | None:
+    """The back-door or front-door identification of a single query, or None if neither applies."""
     x, y = check_query(scm, treatment, outcome)
     try:
-        z = _pick(backdoor_sets(scm, x, y, minimal=True))
+        z = smallest_backdoor_set(scm, x, y, SEARCH_LIMIT)
     except TooManyCandidates:
         z = _large_graph_backdoor(scm, x, y)
     if z is not None:
-        return Identification(x, y, "backdoor", z, *backdoor_estimand(scm, x, y, z))
+        return backdoor_identification(scm, x, y, z)
     try:
-        s = _pick(frontdoor_sets(scm, x, y, minimal=True))
+        s = smallest_frontdoor_set(scm, x, y, SEARCH_LIMIT)
     except TooManyCandidates:
         s = _large_graph_frontdoor(scm, x, y)
     if s is not None:
-        return Identification(x, y, "frontdoor", s, *frontdoor_estimand(scm, x, y, s))
-    text = f"P({y} | do({x})) is not identifiable by back-door or front-door adjustment"
-    latex = rf"P({scm.latex_symbol(y)} \mid \mathrm{{do}}({scm.latex_symbol(x)}))\ \text{{not identified}}"
-    return Identification(x, y, "not_identifiable", None, text, latex)
+        # Σ_s P(s | x) Σ_x' P(y | x', s) P(x'): the inner sum binds its own copy of X
+        X, Y = frozenset({x}), frozenset({y})
+        inner = Sum(X, Product((Prob(X), Prob(Y, X | s))))
+        expression = Sum(s, Product((Prob(s, X), inner))) if s else Prob(Y)
+        return Identification((x,), (y,), "frontdoor", s, *frontdoor_estimand(scm, x, y, s), expression)
+    return None
+
+
+def backdoor_identification(scm: SCM, x: str, y: str, z: frozenset[str]) -> Identification:
+    """The back-door result for a set Z already known to satisfy the criterion: Σ_z P(y | x, z) P(z)."""
+    X, Y = frozenset({x}), frozenset({y})
+    expression = Sum(z, product([Prob(Y, X | z), Prob(z)])) if z else Prob(Y, X)
+    return Identification((x,), (y,), "backdoor", z, *backdoor_estimand(scm, x, y, z), expression)
+
+
+def _general(scm: SCM, xs: tuple[str, ...], ys: tuple[str, ...], zs: tuple[str, ...]) -> Identification:
+    """ID (no ``given``) or IDC; a variable the estimand keeps but the query does not name is averaged out."""
+    graph = ADMG.from_scm(scm)
+    position = {v: i for i, v in enumerate(graph.order)}
+    lhs = query_text(ys, xs, zs), query_text(ys, xs, zs, latex_notation(scm.latex_symbol))
+    try:
+        if zs:
+            expression = idc_algorithm(graph, frozenset(ys), frozenset(xs), frozenset(zs))
+        else:
+            expression = id_algorithm(graph, frozenset(ys), frozenset(xs))
+    except NotIdentifiable as failure:
+        text = f"{lhs[0]} is not identifiable: hedge {failure.hedge}"
+        forests = [
+            ", ".join(scm.latex_symbol(v) for v in sorted(f))
+            for f in (failure.hedge.forest, failure.hedge.sub_forest)
+        ]
+        latex = (
+            rf"{lhs[1]}\ \text{{not identifiable: hedge }} F = \{{{forests[0]}\}},\ F' = \{{{forests[1]}\}}"
+        )
+        return Identification(xs, ys, "not_identifiable", None, text, latex, hedge=failure.hedge, given=zs)
+    # ID line 3 can leave variables free that the value does not depend on (the napkin's R: P_x(y) =
+    # P_{x,r}(y) for every r); averaging them with weights P(extra) gives the same number and an estimand
+    # over the query variables only.
+    extra = expression.free - set(xs) - set(ys) - set(zs)
+    if extra:
+        expression = Sum(extra, product([Prob(extra), expression]))
+    order, query = position.__getitem__, (*xs, *ys, *zs)
+    text = f"{lhs[0]} = {render(expression, TEXT, order, query)}"
+    latex = f"{lhs[1]} = {render(expression, latex_notation(scm.latex_symbol), order, query)}"
+    return Identification(xs, ys, "id", None, text, latex, expression, given=zs)
+
+
+_ROLE = {"treatment": "a treatment", "outcome": "an outcome", "given": "a conditioning node (given)"}
+
+
+def check_id_query(
+    scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Treatments, outcomes and conditions in graph order; each bad node is named on its own."""
+    roles = {}
+    for role, value, required in (
+        ("treatment", treatment, True),
+        ("outcome", outcome, True),
+        ("given", given, False),
+    ):
+        names = [value] if isinstance(value, str) else list(value)
+        if required and not names:
+            raise ValueError(f"no {role} given; name at least one node")
+        for node in names:
+            scm.check_node(node, role)
+            if node in scm.latents:
+                raise ValueError(f"{role} {node!r} is latent; a causal query needs an observed {role}")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"{role} {repeated[0]!r} is named twice")
+        roles[role] = set(names)
+    for (a, first), (b, second) in (
+        (("treatment", roles["treatment"]), ("outcome", roles["outcome"])),
+        (("treatment", roles["treatment"]), ("given", roles["given"])),
+        (("outcome", roles["outcome"]), ("given", roles["given"])),
+    ):
+        both = sorted(first & second)
+        if both:
+            raise ValueError(
+                f"node {both[0]!r} is both {_ROLE[a]} and {_ROLE[b]}; the roles must be disjoint"
+            )
+    order = scm.topological_order()
+
+    def ordered(role: str) -> tuple[str, ...]:
+        return tuple(n for n in order if n in roles[role])
+
+    return ordered("treatment"), ordered("outcome"), ordered("given")
+
+
+def observed_variables(term: Term) -> frozenset[str]:
+    """Every variable that a P(· | ·) inside ``term`` reads."""
+    if isinstance(term, Prob):
+        return term.free
+    if isinstance(term, Sum):
+        return observed_variables(term.body)
+    parts = (term.numerator, term.denominator) if isinstance(term, Quotient) else term.factors()
+    return frozenset().union(*(observed_variables(p) for p in parts))

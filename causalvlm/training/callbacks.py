@@ -1,4 +1,15 @@
-"""Callbacks: a checkpoint after every epoch, training throughput."""
+"""Callbacks: a checkpoint after every epoch, training throughput.
+
+Why not Lightning's own: ``ModelCheckpoint`` keeps the whole state dict (the frozen CLIP's hundreds of MB
+each epoch; ours keeps the prompts, see ``PromptTuningModule.on_save_checkpoint``) and records no run
+fingerprint. ``ThroughputMonitor`` logs rates over a sliding window of (by default) 100 batches to the
+logger, and only once that window is full — a few-shot epoch has a handful of batches — and keeps no
+whole-fit figure a program can read; :class:`TrainThroughput` gives the compute report one number per fit
+(images over the time spent inside training steps). Lightning's checkpoint save writes to a temp file in the
+system temp folder and then moves it, which is a copy, not an atomic rename, when that folder is on another
+file system, and does not fsync; hence :func:`~causalvlm.training.checkpoints.save_checkpoint_atomically`
+(temp file beside the target, fsync, ``os.replace``).
+"""
 
 from __future__ import annotations
 

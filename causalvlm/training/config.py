@@ -24,9 +24,11 @@ import yaml
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
+from causalvlm.cli import SEED_MAX
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
 from causalvlm.methods import get_method
+from causalvlm.training.loggers import check_logger
 from causalvlm.training.methods import METHODS, MethodSpec, for_backbone, method_spec, needs_backbone_check
 from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (
@@ -49,7 +51,8 @@ CROSS_DATASET_TARGETS = (
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "64-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
-SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
+# dataset builder arguments the experiment sets itself (dataset_options.<name>.root is checked on its own)
+DATASET_SET_BY_RUN = ("root", "num_shots", "seed", "subsample")
 # The world demo: 24 shapes (12 base, 12 new), 50 test images per shape; training, validation and test drawn
 # alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
 # (training/rho_sweep.py) is the experiment about the spurious cue.
@@ -99,7 +102,8 @@ class TrainConfig:
     enable_progress_bar: bool = False
     log_every_n_steps: int = 10
     checkpoint_dir: str | None = None  # where last.ckpt goes; None disables checkpoints
-    log_dir: str | None = None  # CSVLogger directory; None disables logging to disk
+    log_dir: str | None = None  # the logger's directory; None disables logging to disk
+    logger: str = "csv"  # csv | tensorboard | wandb (training/loggers.py); the last two when installed
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -119,6 +123,7 @@ class TrainConfig:
                 f"got {self.strategy!r}",
             )
         require_choice(self.precision, "precision", PRECISIONS)
+        check_logger(self.logger)
 
 
 def strategies() -> tuple[str, ...]:
@@ -280,6 +285,13 @@ class ExperimentConfig:
             if name not in DATASETS:
                 raise ConfigError(
                     f"dataset_options.{name}", f"unknown dataset; valid names: {', '.join(DATASETS.names())}"
+                )
+            # the builder's own keyword arguments (template, check_num_classes, ...): unknown keys and wrong
+            # types are named here, not met as a TypeError when the dataset is built
+            if isinstance(options, Mapping):  # (not a mapping: refused when the field was read)
+                builder_options = {k: v for k, v in options.items() if k != "root"}
+                check_arguments(
+                    DATASETS.get(name), builder_options, f"dataset_options.{name}", exclude=DATASET_SET_BY_RUN
                 )
             if "root" in options:
                 if not isinstance(options["root"], str) or not options["root"].strip():

@@ -10,8 +10,8 @@ pairs, and :class:`SeededViewsDataset` augments image i of epoch e under a gener
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -127,10 +127,10 @@ class PromptDataModule(pl.LightningDataModule):
         seed: int = 1,
     ) -> None:
         super().__init__()
-        if len(train) == 0:
+        if _length(train) == 0:
             raise ValueError("the training set is empty")
         for name, dataset in (val_sets or {}).items():
-            if len(dataset) == 0:
+            if _length(dataset) == 0:
                 raise ValueError(f"evaluation set {name!r} is empty")
         self.train_set = train
         self.val_sets = dict(val_sets or {})
@@ -145,7 +145,7 @@ class PromptDataModule(pl.LightningDataModule):
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
-            sampler=EpochSeededSampler(len(self.train_set), self.seed),
+            sampler=EpochSeededSampler(_length(self.train_set), self.seed),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
@@ -155,3 +155,8 @@ class PromptDataModule(pl.LightningDataModule):
             DataLoader(dataset, batch_size=self.eval_batch_size, shuffle=False, num_workers=self.num_workers)
             for dataset in self.val_sets.values()
         ]
+
+
+def _length(dataset: Dataset) -> int:
+    """len() of a map-style dataset (torch types Dataset without __len__; every one used here has it)."""
+    return len(cast(Sized, dataset))

@@ -62,7 +62,7 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
     With ``make_world`` the task is (re)written unless one made with the same parameters is there, so a
     changed world option never meets a stale world; without it an existing task is read as it is.
     """
-    if "shapeworld" not in [*protocol.datasets, *protocol.targets]:
+    if "shapeworld" not in [*protocol.datasets, *protocol.resolved_targets()]:
         return None
     root = world_root(protocol)
     if config.make_world:
@@ -94,7 +94,7 @@ def run_context(
     ``world`` is the task's ``task.json`` (world options and pool included) when there is one.
     """
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
-    if "shapeworld" in [*protocol.datasets, *protocol.targets]:
+    if "shapeworld" in [*protocol.datasets, *protocol.resolved_targets()]:
         context["world"] = _jsonable(world if world is not None else {**WORLD_TASK, **config.world})
     return context
 
@@ -108,10 +108,10 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     neither lock nor write.
     """
     protocol, specs = validate_experiment(config)
-    main_process = rank_zero_only.rank == 0
-    lock = OutputLock(config.out) if main_process else nullcontext()
-    with sigterm_as_exit() if main_process else nullcontext(), lock:
-        if main_process:
+    main_process = _rank() == 0
+    lock = OutputLock(config.out) if main_process else None
+    with sigterm_as_exit() if main_process else nullcontext(), lock or nullcontext():
+        if lock is not None:
             _take_over(lock, config, log)
         if config.threads is not None:
             torch.set_num_threads(config.threads)
@@ -158,14 +158,19 @@ def _write_report(
         output.compute,
         {spec.label: spec.to_dict() for spec in specs},
         config=_jsonable(asdict(config)),
-        targets=protocol.targets,
+        targets=protocol.resolved_targets(),
         delta_vs=config.delta_vs,
         probe=probe,
     )
     if world is not None:  # the generated world's task.json: which world the numbers come from
         payload["world"] = _jsonable(world)
-    if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
+    if _rank() == 0:  # under DDP every rank runs this function; one writes
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
+
+
+def _rank() -> int:
+    """This process's global rank (0 without DDP); Lightning sets it on ``rank_zero_only`` at start-up."""
+    return int(getattr(rank_zero_only, "rank", 0))
 
 
 def _jsonable(value: Any) -> Any:

@@ -107,6 +107,19 @@ class MethodSpec:
                 record[spec_field.name] = copy.deepcopy(value)
         return record
 
+    @classmethod
+    def from_identity(cls, record: Mapping[str, Any]) -> MethodSpec:
+        """The spec a run recorded (:meth:`identity`, or ``to_dict``); keys this version lacks are refused."""
+        entry = copy.deepcopy(dict(record))
+        weights = dict(entry.pop("weights", {}) or {})
+        for key, term in _FROZEN_WEIGHT_KEYS.items():
+            if key in entry:
+                weights[term] = entry.pop(key)
+        unknown = sorted(set(entry) - {spec_field.name for spec_field in fields(cls)})
+        if unknown:
+            raise ValueError(f"the run's method record has settings this causalvlm does not know: {unknown}")
+        return cls(**entry, weights=weights)
+
 
 # The identity's fields as of 2026-12 (always recorded), and the loss weights recorded under their names then.
 _FROZEN_FIELDS = (
@@ -163,7 +176,8 @@ def _label(spec: MethodSpec) -> str:
 
 def loss_terms_of(mediator: str, aggregator: str) -> tuple[str, ...]:
     """The regularisers a mediator and an aggregator declare (their ``provides``), read from the classes."""
-    return (*MEDIATORS.get(mediator).provides, *AGGREGATORS.get(aggregator).provides)
+    parts = (MEDIATORS.get(mediator), AGGREGATORS.get(aggregator))
+    return tuple(term for part in parts for term in getattr(part, "provides", ()))
 
 
 def _variable_template_methods() -> str:

@@ -11,11 +11,13 @@ import math
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import Tensor, nn
+from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
 
 from causalvlm.classifier import FrontDoorClassifier
@@ -103,7 +105,7 @@ class PromptTuningModule(pl.LightningModule):
             )
         return terms["loss"]
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         params = self.classifier.trainable_parameters()
         if not params:
             raise ValueError(
@@ -137,15 +139,19 @@ class PromptTuningModule(pl.LightningModule):
         self._activate(name)
         inputs, features = self._inputs(batch)
         probs = (self.classifier.forward_features(inputs) if features else self.classifier(inputs)).probs
-        for metric in self.metrics[name].values():
+        for metric in self._metrics(name).values():
             metric.update(probs, batch["labels"])
+
+    def _metrics(self, name: str) -> dict[str, Metric]:
+        """Eval set ``name``'s metrics, typed (an nn.ModuleDict hands out plain Modules)."""
+        return {key: cast(Metric, metric) for key, metric in cast(nn.ModuleDict, self.metrics[name]).items()}
 
     def on_validation_epoch_end(self) -> None:
         # Inside fit this runs after epoch `current_epoch` trained; a standalone validate() sees the start.
         fitting = self.trainer.state.fn == "fit"
         row: dict[str, float] = {"epoch": float(self.current_epoch + 1 if fitting else self.current_epoch)}
         for name in self.eval_names:
-            for key, metric in self.metrics[name].items():
+            for key, metric in self._metrics(name).items():
                 if metric.update_count == 0:  # e.g. a sanity check that ran only some dataloaders
                     continue
                 value = 100.0 * float(metric.compute())  # percent, like the result tables

@@ -1,10 +1,11 @@
 """One experiment per output folder at a time, and what happens to a folder that holds an earlier experiment.
 
-**Lock.** ``<out>/run.lock`` is held with ``flock`` for the whole experiment and names its holder (pid,
-host, start time, command). A second experiment into the same folder stops at once with that name. The kernel
-drops an ``flock`` when its process ends, however it ends, so the lock of a killed run (``kill -9``) is taken
-over by the next start with no manual cleanup; the file itself is removed on a normal exit. ``flock`` works on
-local file systems (and NFS v4); two hosts sharing a folder over an older network file system are not guarded.
+**Lock.** ``<out>/run.lock`` is held for the whole experiment with filelock's ``FileLock`` (``flock`` on
+POSIX) and names its holder (pid, host, start time, command) in its text. A second experiment into the same
+folder stops at once with that name. The kernel drops the lock when its process ends, however it ends, so the
+lock of a killed run (``kill -9``) is taken over by the next start with no manual cleanup; the file itself is
+removed on a normal exit. ``flock`` works on local file systems (and NFS v4); two hosts sharing a folder over
+an older network file system are not guarded.
 
 **An earlier experiment.** A folder whose ``runs/`` already holds runs is refused unless ``resume`` (continue
 them; each run's settings are checked against its own) or ``overwrite`` (delete ``runs/`` and the earlier
@@ -28,14 +29,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from causalvlm.evaluation.atomic import remove_stale_temp_files
 from causalvlm.evaluation.report import FIGURES, PROBE_FIGURE
 from causalvlm.evaluation.results import RESULTS_JSON, RESULTS_MD
-
-try:  # POSIX; without it (Windows) the folder is not locked
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "run.lock"
 RUNS_NAME = "runs"
@@ -79,7 +77,7 @@ class OutputLock:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
         self.previous: dict[str, Any] | None = None
-        self._fd: int | None = None
+        self._lock: FileLock | None = None
         self._created: list[Path] = []
 
     def acquire(self) -> OutputLock:
@@ -88,44 +86,28 @@ class OutputLock:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ValueError(f"--out {self.folder}: cannot create the output folder ({error})") from error
-        if fcntl is None:  # pragma: no cover
-            return self
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read(fd)
-                os.close(fd)
-                raise OutputInUseError(
-                    f"output folder {self.folder} is in use by another run: {describe_holder(holder)}. "
-                    f"Wait for it to finish or choose another --out (lock file {self.path}, released when "
-                    "that process ends)."
-                ) from None
-            # A holder that just finished removed the file: we may have locked a name no longer in the folder.
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)
-        self.previous = _read(fd)  # left by a run that was killed (its lock died with it)
-        payload = json.dumps(holder_info()).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, payload, 0)
-        os.fsync(fd)
-        self._fd = fd
+        lock = FileLock(self.path, thread_local=False)
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            raise OutputInUseError(
+                f"output folder {self.folder} is in use by another run: {describe_holder(_read(self.path))}. "
+                f"Wait for it to finish or choose another --out (lock file {self.path}, released when "
+                "that process ends)."
+            ) from None
+        self._lock = lock
+        self.previous = _read(self.path)  # left by a run that was killed (its lock died with it)
+        _write(self.path, holder_info())
         return self
 
     def release(self) -> None:
-        if self._fd is None:
+        if self._lock is None:
             return
         try:
             self.path.unlink(missing_ok=True)  # while still holding it: the next run makes a fresh file
         finally:
-            os.close(self._fd)
-            self._fd = None
+            self._lock.release()
+            self._lock = None
         for folder in self._created:  # innermost first; stops at the first one that is not empty
             try:
                 folder.rmdir()
@@ -141,13 +123,25 @@ class OutputLock:
         self.release()
 
 
-def _read(fd: int) -> dict[str, Any] | None:
+def _read(path: Path) -> dict[str, Any] | None:
+    """The holder a lock file names, None when it names none (empty, damaged or gone)."""
     try:
-        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
         holder = json.loads(text) if text.strip() else None
     except (OSError, json.JSONDecodeError):
         return None
     return holder if isinstance(holder, dict) else None
+
+
+def _write(path: Path, holder: dict[str, Any]) -> None:
+    """Name the holder in the lock file it holds (a second descriptor; the lock stays on the first)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(holder).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -84,7 +84,7 @@ def check_backbone_options(backbone: str, pretrained: str | None) -> None:
     arch = _check_backbone(backbone)
     if pretrained_source(pretrained) == "none":
         return
-    if pretrained_source(pretrained) == "file":  # the loader's own rule (backbones.loading)
+    if pretrained is not None and pretrained_source(pretrained) == "file":  # the loader's own rule
         path = Path(pretrained).expanduser()
         if path.is_dir():
             raise ConfigError("pretrained", f"{pretrained} is a folder; give the checkpoint file")

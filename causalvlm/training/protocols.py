@@ -52,7 +52,7 @@ from causalvlm.training.methods import (
     uses_cached_features,
     with_templates,
 )
-from causalvlm.training.run_dirs import RunDirectory
+from causalvlm.training.run_dirs import RunDirectory, classifier_record
 from causalvlm.training.run_identity import split_digest, weights_sha256
 from causalvlm.training.trainer import fit, resolve_precision
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset
@@ -262,6 +262,21 @@ class ProtocolRunner:
             }
         )
 
+    def _classifier_record(self, dataset: str, train: DatasetSplits) -> dict[str, Any]:
+        """What rebuilding this run's classifier from its folder takes (training/saved_run.py)."""
+        cfg = self.config
+        record = classifier_record(
+            train.classnames,
+            train.template,
+            cfg.backbone,
+            cfg.pretrained,
+            self._root(dataset),
+            cfg.dataset_options.get(dataset, {}),
+            cfg.resolved_targets(),
+            cfg.train.eval_batch_size,
+        )
+        return _jsonable(record)
+
     def _test_features(self, spec: MethodSpec, data: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen features of test images under the spec's test-view policy (methods.TEST_VIEW_POLICIES)."""
         if spec.test_views == "shared":
@@ -340,7 +355,8 @@ class ProtocolRunner:
             if run_dir is not None:
                 run_config, ckpt = self._plan(spec, dataset, seed, train_splits, eval_sets)
                 if rank_zero_only.rank == 0:
-                    RunDirectory(run_dir).start(run_config, ckpt)
+                    record = self._classifier_record(dataset, train_splits)
+                    RunDirectory(run_dir).start(run_config, ckpt, record)
             if ckpt is not None:
                 self.log(f"  resuming from {ckpt}")
             module, trainer = fit(

@@ -1,8 +1,9 @@
 """One run's directory, ``runs/<method>/<dataset>/seed<k>/``, and the decision: resume, or start from scratch.
 
-    config.json              the run's resolved configuration and its fingerprint (written at the start)
+    config.json              the run's resolved configuration and its fingerprint (written at the start),
+                             plus the record that rebuilds its classifier (training/saved_run.py)
     checkpoints/last.ckpt    replaced after every epoch; records the same configuration
-    logs/<name>/version_<n>/ the CSV log of each fit (a resumed fit adds a version)
+    logs/<name>/version_<n>/ the log of each fit, CSV by default (a resumed fit adds a version)
 
 A directory belongs to one configuration. :meth:`RunDirectory.plan` is called for every run before any
 training: an existing directory is refused unless ``resume`` (then its configuration must match, key by key,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from causalvlm.training.checkpoints import (
 from causalvlm.training.run_identity import fingerprint, what_changed
 
 CONFIG_NAME = "config.json"
+CLASSIFIER_KEY = "classifier"  # config.json's record that rebuilds the classifier (not fingerprinted)
 
 
 class RunExistsError(ValueError):
@@ -101,15 +103,59 @@ class RunDirectory:
             )
         return self.checkpoint_path if self.checkpoint_path.is_file() else None
 
-    def start(self, run_config: Mapping[str, Any], resume_from: Path | None) -> None:
-        """Make the directory ready (main process only): a fresh run starts empty; config.json is written."""
+    def start(
+        self,
+        run_config: Mapping[str, Any],
+        resume_from: Path | None,
+        classifier: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Make the directory ready (main process only): a fresh run starts empty; config.json is written,
+        with ``classifier`` (:func:`classifier_record`) when given."""
         if resume_from is None and self.path.exists():
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files([self.path, self.checkpoint_dir])
-        atomic_write_json(
-            self.config_path, {"fingerprint": fingerprint(run_config), "config": dict(run_config)}
-        )
+        stored: dict[str, Any] = {"fingerprint": fingerprint(run_config), "config": dict(run_config)}
+        if classifier is not None:
+            stored[CLASSIFIER_KEY] = dict(classifier)
+        atomic_write_json(self.config_path, stored)
 
 
-__all__ = ["CHECKPOINT_NAME", "CONFIG_NAME", "RunDirectory", "RunExistsError"]
+def classifier_record(
+    classnames: Sequence[str],
+    template: str,
+    backbone: str,
+    pretrained: str | None,
+    data_root: str,
+    dataset_options: Mapping[str, Any],
+    targets: Sequence[str],
+    eval_batch_size: int,
+) -> dict[str, Any]:
+    """What rebuilding a run's classifier takes beyond its fingerprinted configuration: the training class
+    names and template, the backbone's arguments (files as absolute paths), where its data was read and the
+    evaluation batch size (see :func:`causalvlm.training.saved_run.open_run`)."""
+    return {
+        "classnames": list(classnames),
+        "template": template,
+        "backbone": _absolute_if_file(backbone),
+        "pretrained": None if pretrained is None else _absolute_if_file(pretrained),
+        "data_root": str(Path(data_root).expanduser().absolute()),
+        "dataset_options": dict(dataset_options),
+        "targets": list(targets),
+        "eval_batch_size": int(eval_batch_size),
+    }
+
+
+def _absolute_if_file(value: str) -> str:
+    path = Path(value).expanduser()
+    return str(path.absolute()) if path.is_file() else value
+
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "CLASSIFIER_KEY",
+    "CONFIG_NAME",
+    "RunDirectory",
+    "RunExistsError",
+    "classifier_record",
+]

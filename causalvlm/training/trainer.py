@@ -4,8 +4,8 @@ Checkpoints: ``<checkpoint_dir>/last.ckpt``, replaced atomically after every epo
 (:class:`~causalvlm.training.callbacks.EpochCheckpoint`); ``fit(..., ckpt_path=...)`` resumes from one
 (model, optimiser, scheduler, epoch and the per-epoch history all come back) after checking that it is
 readable, has not trained more epochs than ``max_epochs`` and, given ``run_config``, was trained with the same
-configuration. Logs: a CSVLogger under ``log_dir``. On CUDA the default precision is bf16 autocast; on CPU
-fp32. ``devices > 1`` trains with DDP.
+configuration. Logs: ``config.logger`` (CSV by default; training/loggers.py) under ``log_dir``. On CUDA the
+default precision is bf16 autocast; on CPU fp32. ``devices > 1`` trains with DDP.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.loggers import CSVLogger
 
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.training.callbacks import EpochCheckpoint, TrainThroughput
 from causalvlm.training.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
 from causalvlm.training.config import TrainConfig
 from causalvlm.training.datamodule import PromptDataModule
+from causalvlm.training.loggers import build_logger
 from causalvlm.training.module import PromptTuningModule
 
 EXPECTED_WARNINGS = (
@@ -56,14 +56,14 @@ def build_trainer(
     all_callbacks = list(callbacks)
     if config.checkpoint_dir:
         all_callbacks.append(EpochCheckpoint(Path(config.checkpoint_dir) / CHECKPOINT_NAME, run_config))
-    logger = CSVLogger(config.log_dir, name=run_name) if config.log_dir else False
+    logger = build_logger(config.logger, config.log_dir, run_name) if config.log_dir else False
     validate = has_val and config.validate_every_epoch
     return pl.Trainer(
         max_epochs=config.max_epochs,
         accelerator=config.accelerator,
         devices=config.devices,
         strategy=config.strategy,
-        precision=resolve_precision(config),
+        precision=cast(Any, resolve_precision(config)),  # one of PRECISIONS, checked by TrainConfig
         callbacks=all_callbacks,
         logger=logger,
         enable_checkpointing=False,  # EpochCheckpoint saves; Lightning's default would add a second file

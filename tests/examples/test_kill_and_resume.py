@@ -5,6 +5,7 @@ in the child), which saves two interpreter start-ups. CPU, micro CLIP, a small J
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -17,7 +18,6 @@ import pytest
 import torch
 import yaml
 from helpers import write_jpeg_dataset
-from test_cdc_run import load_run_module
 
 from causalvlm.training.checkpoints import RUN_KEY
 
@@ -69,7 +69,7 @@ def one_thread():
 def test_kill_9_mid_run_then_resume_matches_an_uninterrupted_run(small_task, tmp_path, one_thread, capsys):
     data, clip, config = small_task
     whole, cut = tmp_path / "whole", tmp_path / "cut"
-    run = load_run_module()
+    run = importlib.import_module("causalvlm.commands.run")  # what examples/cdc/run.py (the child) calls
     assert run.main(_argv(whole, data, clip, config)) == 0
 
     checkpoint = cut / "runs" / "cdc_M=2" / "imagefolder" / "seed1" / "checkpoints" / "last.ckpt"

@@ -17,7 +17,7 @@ from causalvlm.methods import METHOD_REGISTRY, Method, get_method, load_plugins,
 from causalvlm.training import method_spec
 from causalvlm.training.checkpoints import ResumeError
 from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.methods import METHODS, loss_terms_of
+from causalvlm.training.methods import METHODS, MethodSpec, loss_terms_of
 from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import fingerprint
 
@@ -43,7 +43,7 @@ def test_no_source_file_outside_a_methods_own_module_names_a_method():
     """Drivers, reports and plots read the method objects; only causalvlm/methods (and each mediator's own
     registration in causalvlm/mediators) spell a method's name in code."""
     names = set(METHODS)
-    files = [*(ROOT / "causalvlm").rglob("*.py"), ROOT / "examples" / "cdc" / "run.py"]
+    files = [*(ROOT / "causalvlm").rglob("*.py"), ROOT / "examples" / "cdc" / "run.py"]  # commands/ too
     found = []
     for path in files:
         if path.relative_to(ROOT).parts[1] in ("methods", "mediators"):
@@ -109,6 +109,14 @@ def test_a_run_directory_written_before_the_change_resumes_after_it(tmp_path):
             )
 
 
+@pytest.mark.parametrize("name", method_names())
+def test_the_recorded_identity_reads_back_as_the_same_spec(name):
+    terms = list(get_method(name).weight_names.values())
+    spec = method_spec(name, weights={terms[0]: 0.5}) if terms else method_spec(name)
+    assert MethodSpec.from_identity(spec.identity()) == spec
+    assert MethodSpec.from_identity(spec.to_dict()) == spec
+
+
 def test_a_field_left_at_its_default_is_not_recorded():
     spec = method_spec("coop")
     assert "weights" not in spec.identity()  # no weight beyond the frozen beta/gamma: nothing new recorded
@@ -157,12 +165,9 @@ def test_a_broken_plug_in_is_named(tmp_path, monkeypatch):
 
 
 def test_run_py_gives_aug_to_every_method_that_trains_and_cdc_flags_to_variable_m_methods():
-    """No list of names in run.py: a new method that trains gets --aug (it once silently kept aug2)."""
-    import importlib.util
+    """No list of names in `causalvlm run`: a method that trains gets --aug (it once silently kept aug2)."""
+    from causalvlm.commands import run
 
-    spec = importlib.util.spec_from_file_location("cdc_run_for_traits", ROOT / "examples" / "cdc" / "run.py")
-    run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run)
     overrides = run.overrides_from(
         run.parse_args(["--method", "zeroshot", "coop", "kgcoop", "--aug", "none"])
     )
