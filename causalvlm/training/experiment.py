@@ -8,11 +8,10 @@ With no options the experiment is the generated ShapeWorld task with the tiny CL
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +44,33 @@ from causalvlm.training.preflight import check_backbone_options, preflight
 from causalvlm.training.protocols import ProtocolRunner
 from causalvlm.training.run_identity import backbone_identity
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
+from causalvlm.worlds.task_files import read_task_json
 
 
 def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, list[MethodSpec]]:
     """Check what the config points at (folders, files, weights, devices) before anything is loaded.
 
-    The config's own values were checked when it was built (:class:`ExperimentConfig`).
+    The config's own values were checked when it was built (:class:`ExperimentConfig`). Returns the config
+    the protocol runs (with ``make_world``, the world's root is its keyed folder, :func:`keyed_world`) and
+    the method specs.
     """
     preflight(config)
-    return config, config.method_specs()
+    protocol = keyed_world(config)
+    return protocol, protocol.method_specs()
+
+
+def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
+    """With ``make_world``, the config with the world read from (and written to) the folder keyed by its
+    parameters under its root (``<data_root>/worlds/<key>``): runs with other world options never share
+    its files. Without it, the world is read where it is (``<data_root>/shapeworld``)."""
+    if not config.make_world or "shapeworld" not in [*config.datasets, *config.targets]:
+        return config
+    options = dict(config.dataset_options.get("shapeworld", {}))
+    base = options.get("root", config.data_root)
+    options["root"] = str(
+        worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
+    )
+    return replace(config, dataset_options={**config.dataset_options, "shapeworld": options})
 
 
 def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
@@ -70,10 +87,10 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
         worlds.make_task(root, shots=protocol.shots, seed=1, **{**WORLD_TASK, **config.world})
     else:
         DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
-    task_file = Path(root) / WORLD_DIRNAME / "task.json"
-    if not task_file.is_file():
+    folder = Path(root) / WORLD_DIRNAME
+    if not (folder / "task.json").exists():
         return None
-    return {k: v for k, v in json.loads(task_file.read_text()).items() if k != "classnames"}
+    return {k: v for k, v in read_task_json(folder).items() if k != "classnames"}
 
 
 def world_root(protocol: ExperimentConfig) -> str:

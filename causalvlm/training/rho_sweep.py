@@ -53,8 +53,9 @@ def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
 def sweep_rho(
     config: ExperimentConfig, rhos: Sequence[float], log: Callable[[str], None] = print
 ) -> list[dict]:
-    """Run ``config`` once per ρ (its own world under ``data_root/rho_<ρ>`` and output under
-    ``out/rho_<ρ>``); write ``out/sweep.json``, ``out/sweep.md`` and ``out/rho_sweep.png``; return the rows.
+    """Run ``config`` once per ρ (its own world, keyed by its parameters under ``data_root``, and output
+    under ``out/rho_<ρ>``); write ``out/sweep.json``, ``out/sweep.md`` and ``out/rho_sweep.png``; return
+    the rows.
     """
     rhos = check_sweep(config, rhos)
     out = Path(config.out)
@@ -64,7 +65,6 @@ def sweep_rho(
         run_config = replace(
             config,
             world={**config.world, "rho": rho},
-            data_root=str(Path(config.data_root) / tag),
             out=str(out / tag),
         )
         log(f"[sweep] rho = {rho:g}")

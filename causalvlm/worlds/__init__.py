@@ -28,6 +28,8 @@ from causalvlm.worlds.task import (
     build_shapeworld,
     load_factors,
     make_task,
+    task_parameters,
+    world_root,
 )
 from causalvlm.worlds.tiny_clip import (
     TINY_CLIP_ARCH,
@@ -64,6 +66,8 @@ __all__ = [
     "create_tiny_clip",
     "load_factors",
     "make_task",
+    "task_parameters",
+    "world_root",
     "register_tiny_clip",
     "render",
     "render_images",

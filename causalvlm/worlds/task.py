@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.worlds.factors import Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
+from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
 
 DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
@@ -135,6 +137,37 @@ def _write_split(folder: Path, split: str, factors: list[Factors], entries: list
         factor_rows[rel] = asdict(f)
 
 
+def task_parameters(
+    rho: float = 0.0,
+    shots: int = 16,
+    seed: int = 1,
+    n_test_per_class: int = 50,
+    n_val_per_class: int = 4,
+    spurious_factor: str = "object_colour",
+    n_train_per_class: int | None = None,
+    noise_max: float | None = None,
+    size_scale: float | None = None,
+    rotation_range: float | None = None,
+) -> dict[str, Any]:
+    """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad)."""
+    given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
+    world = world_options(**{k: v for k, v in given.items() if v is not None})
+    pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
+    if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0 or pool < shots:
+        raise ValueError(
+            f"need shots >= 1, n_train_per_class >= shots, n_test_per_class >= 1, n_val_per_class >= 0; got "
+            f"shots={shots}, n_train_per_class={pool}, n_test_per_class={n_test_per_class}, "
+            f"n_val_per_class={n_val_per_class}"
+        )
+    return _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
+
+
+def world_root(data_root: str | os.PathLike, **task: Any) -> Path:
+    """The folder under ``data_root`` for the task :func:`make_task` makes with ``task``: keyed by its
+    parameters (``<data_root>/worlds/<key>``), so worlds with other options never share its files."""
+    return keyed_root(data_root, task_parameters(**task))
+
+
 def make_task(
     root: str | os.PathLike,
     rho: float = 0.0,
@@ -156,56 +189,71 @@ def make_task(
     ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
     ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
     the default), recorded in ``task.json``.
+
+    The folder is checked and written under ``<root>/.shapeworld.lock``: a second process making the same
+    task waits, then reuses it. A folder that is damaged (a missing, empty or truncated image, a truncated
+    ``task.json``, ``factors.json`` or split file) or was made with other parameters is rebuilt, with a
+    warning that says why. :func:`world_root` gives a ``root`` of its own to every set of parameters.
     """
-    given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
-    world = world_options(**{k: v for k, v in given.items() if v is not None})
-    pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
-    if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0 or pool < shots:
-        raise ValueError(
-            f"need shots >= 1, n_train_per_class >= shots, n_test_per_class >= 1, n_val_per_class >= 0; got "
-            f"shots={shots}, n_train_per_class={pool}, n_test_per_class={n_test_per_class}, "
-            f"n_val_per_class={n_val_per_class}"
-        )
+    params = task_parameters(
+        rho, shots, seed, n_test_per_class, n_val_per_class, spurious_factor, n_train_per_class,
+        noise_max, size_scale, rotation_range,
+    )  # fmt: skip
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"task root folder {root} does not exist")
-    params = _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
     folder = root / DATASET_DIRNAME
-    task_file = folder / "task.json"
-    if not (task_file.is_file() and json.loads(task_file.read_text()) == params):
-        rng = np.random.default_rng([seed, 6])  # 6: the issue this world belongs to; separates the streams
-        classes = np.arange(len(SHAPE_NAMES))
-        train = sample_factors(rng, np.repeat(classes, pool), rho, spurious_factor, world)
-        val = sample_factors(rng, np.repeat(classes, n_val_per_class), rho, spurious_factor, world)
-        test = sample_factors(rng, np.repeat(classes, n_test_per_class), 0.0, spurious_factor, world)
-        # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
-        tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
-        try:
-            split: dict[str, list] = {}
-            factor_rows: dict[str, dict] = {}
-            for name, factors in (("train", train), ("val", val), ("test", test)):
-                split[name] = []
-                _write_split(tmp, name, factors, split[name], factor_rows)
-            (tmp / SPLIT_FILE).write_text(json.dumps(split))
-            (tmp / "factors.json").write_text(json.dumps(factor_rows))
-            (tmp / "task.json").write_text(json.dumps(params, indent=2))
-            if folder.exists():
-                old = Path(tempfile.mkdtemp(prefix=".shapeworld-old-", dir=root))
-                os.replace(folder, old / DATASET_DIRNAME)
-                shutil.rmtree(old)
-            os.replace(tmp, folder)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+    with task_lock(root):
+        reason = damage(folder, params, SPLIT_FILE, IMAGE_DIRNAME)
+        if reason is not None:
+            if reason not in ("missing", "made with other parameters"):
+                warnings.warn(f"rebuilding the world task in {folder}: {reason}", stacklevel=2)
+            _write_task(root, folder, params)
     return build_shapeworld(str(root), num_shots=shots, seed=seed)
+
+
+def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
+    """Draw and render the task ``params`` describes into a temp folder beside ``folder``, then swap it in."""
+    world = WorldOptions(**params["world_options"])
+    rho, spurious_factor = params["rho"], params["spurious_factor"]
+    rng = np.random.default_rng([params["seed"], 6])  # 6: the issue this world belongs to; separates streams
+    classes = np.arange(len(SHAPE_NAMES))
+    train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
+    val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
+    test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
+    # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
+    tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
+    try:
+        split: dict[str, list] = {}
+        factor_rows: dict[str, dict] = {}
+        for name, factors in (("train", train), ("val", val), ("test", test)):
+            split[name] = []
+            _write_split(tmp, name, factors, split[name], factor_rows)
+        (tmp / SPLIT_FILE).write_text(json.dumps(split))
+        (tmp / "factors.json").write_text(json.dumps(factor_rows))
+        (tmp / "task.json").write_text(json.dumps(params, indent=2))
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=".shapeworld-old-", dir=root))
+            os.replace(folder, old / DATASET_DIRNAME)
+            shutil.rmtree(old)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def load_factors(root: str | os.PathLike, splits: DatasetSplits | None = None) -> dict[str, Factors]:
     """The generative factors of every image of the task at ``root``, keyed by absolute image path."""
     folder = Path(root) / DATASET_DIRNAME
-    path = Path(require_file(str(folder / "factors.json"), "ShapeWorld factor file"))
+    path = folder / "factors.json"
+    rows = read_json_file(path, "ShapeWorld factor file")
     image_dir = folder / IMAGE_DIRNAME
-    return {str(image_dir / rel): Factors(**row) for rel, row in json.loads(path.read_text()).items()}
+    try:
+        return {str(image_dir / rel): Factors(**row) for rel, row in rows.items()}
+    except (AttributeError, TypeError) as error:
+        raise ValueError(
+            f"ShapeWorld factor file {path} is damaged (not factors by image: {error})"
+        ) from None
 
 
 @DATASETS.register("shapeworld")
