@@ -88,7 +88,7 @@ def assemble_splits(
     """
     require_int(seed, "seed")
     if check_num_shots(num_shots) >= 1:
-        train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val)
+        train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val, classnames)
     else:
         train, val = read_train(), (read_val() if read_val is not None else None)
     splits = DatasetSplits(

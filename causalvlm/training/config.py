@@ -46,7 +46,12 @@ CROSS_DATASET_TARGETS = (
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
 )  # fmt: skip
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "64-true")
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+# Lightning's precisions that a run here cannot honour, with the reason given when one is asked for.
+REFUSED_PRECISIONS = {
+    "64-true": "the frozen CLIP, its cached image features and the image checks are float32, so a float64 "
+    "run fails inside the first step; use '32-true' (full precision)",
+}
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 # The world demo: 24 shapes (12 base, 12 new), 50 test images per shape; training, validation and test drawn
@@ -97,8 +102,10 @@ class TrainConfig:
     view_bank: int = 0
     enable_progress_bar: bool = False
     log_every_n_steps: int = 10
-    checkpoint_dir: str | None = None  # where last.ckpt goes; None disables checkpoints
-    log_dir: str | None = None  # CSVLogger directory; None disables logging to disk
+    # Where a single fit (training.fit) keeps last.ckpt and its CSV logs; None: none. An experiment sets both
+    # for each run (out/runs/<method>/<dataset>/seed<N>/{checkpoints,logs}) and refuses them in its settings.
+    checkpoint_dir: str | None = None
+    log_dir: str | None = None
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
@@ -116,6 +123,10 @@ class TrainConfig:
                 "strategy",
                 "must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), "
                 f"got {self.strategy!r}",
+            )
+        if self.precision in REFUSED_PRECISIONS:
+            raise ConfigError(
+                "precision", f"{self.precision!r} is not supported: {REFUSED_PRECISIONS[self.precision]}"
             )
         require_choice(self.precision, "precision", PRECISIONS)
 
@@ -227,6 +238,14 @@ class ExperimentConfig:
             require_int(self.threads, "threads", minimum=1)
         self.data_root = expand_path(self.data_root, "data_root")
         self._check_world()
+        run_folders = {"checkpoint_dir": "checkpoints", "log_dir": "logs"}
+        for name, folder in run_folders.items():  # accepted and never read would be silently ignored
+            if getattr(self.train, name) is not None:
+                raise ConfigError(
+                    f"train.{name}",
+                    "is set by the experiment for each run (<out>/runs/<method>/<dataset>/seed<N>/"
+                    f"{folder}); choose where runs go with out",
+                )
 
     @property
     def runs_dir(self) -> str:
