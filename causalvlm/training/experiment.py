@@ -38,6 +38,7 @@ from causalvlm.training.output_lock import (
     clean_output_folder,
     clear_previous_outputs,
     describe_holder,
+    remove_report_files,
     sigterm_as_exit,
 )
 from causalvlm.training.preflight import check_backbone_options, preflight
@@ -182,6 +183,7 @@ def _write_report(
     if world is not None:  # the generated world's task.json: which world the numbers come from
         payload["world"] = _jsonable(world)
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
+        remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
 
 
