@@ -24,6 +24,7 @@ from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
+from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.training.config import (
     WORLD_TASK,
     ExperimentConfig,
@@ -31,7 +32,7 @@ from causalvlm.training.config import (
     load_yaml,
     merge_settings,
 )
-from causalvlm.training.methods import METHODS, MethodSpec
+from causalvlm.training.methods import METHODS, MethodSpec, build_classifier
 from causalvlm.training.output_lock import (
     OutputLock,
     check_output_folder,
@@ -44,6 +45,7 @@ from causalvlm.training.output_lock import (
 from causalvlm.training.preflight import check_backbone_options, preflight
 from causalvlm.training.protocols import ProtocolRunner
 from causalvlm.training.run_identity import backbone_identity
+from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
 
@@ -72,6 +74,22 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
         worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
     )
     return replace(config, dataset_options={**config.dataset_options, "shapeworld": options})
+
+
+def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
+    """Build every method's classifier once on ``backbone`` (placeholder classes, RNG state kept), so an
+    option only the built mediator can judge (CoCoOp's ``n_ctx``, MaPLe's ``depth`` against the towers'
+    layers) fails before the first run, not after earlier methods have trained and written theirs."""
+    with torch.random.fork_rng(devices=[]):
+        for index, spec in enumerate(specs):
+            try:
+                build_classifier(spec, backbone, PLACEHOLDER_CLASSES, DEFAULT_TEMPLATE)
+            except (ValueError, TypeError, KeyError) as error:
+                message = error.args[0] if error.args else str(error)
+                raise ConfigError(f"methods[{index}]", f"{spec.label}: {message}") from None
+
+
+PLACEHOLDER_CLASSES = ["first class", "second class"]
 
 
 def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
@@ -133,8 +151,9 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
             _take_over(lock, config, log)
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        world = prepare_world(config, protocol)
         backbone = load_backbone(config.backbone, config.pretrained)
+        check_methods_build(specs, backbone)  # every method's options, before the world or a run is made
+        world = prepare_world(config, protocol)
         # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
         # Computed before training (it needs none), so a task without recorded factors fails before any work.
         on_world = "shapeworld" in protocol.datasets

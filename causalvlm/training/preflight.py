@@ -36,6 +36,7 @@ def preflight(config: ExperimentConfig) -> None:
     check_backbone_options(config.backbone, config.pretrained)
     check_scm(config.scm)
     check_devices(config.train)
+    check_trainer(config.train)
 
 
 # ---------------------------------------------------------------------------------------------- folders
@@ -213,6 +214,33 @@ def check_devices(train: TrainConfig) -> None:
         raise ConfigError("train.devices", f"asks for {train.devices} GPUs; {available} visible here")
 
 
+def check_trainer(train: TrainConfig) -> None:
+    """Lightning accepts accelerator, devices, strategy and precision together (an FSDP strategy on CPU,
+    DeepSpeed not installed, ...): a Trainer is built here, as each run builds it, and dropped."""
+    import warnings
+
+    import pytorch_lightning as pl
+
+    from causalvlm.training.trainer import resolve_precision
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pl.Trainer(
+                accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
+                precision=resolve_precision(train), logger=False, enable_checkpointing=False,
+                enable_progress_bar=False, enable_model_summary=False,
+            )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 (Lightning raises several types; each is a refusal here)
+        key = "train.strategy" if train.strategy != "auto" else "train.accelerator"
+        message = " ".join(str(error).split())
+        raise ConfigError(
+            key,
+            f"Lightning refuses accelerator={train.accelerator!r}, devices={train.devices!r}, "
+            f"strategy={train.strategy!r} here: {message}",
+        ) from None
+
+
 __all__ = [
     "can_download",
     "check_backbone_options",
@@ -220,6 +248,7 @@ __all__ = [
     "check_devices",
     "check_folder_writable",
     "check_scm",
+    "check_trainer",
     "preflight",
     "weights_cached",
 ]

@@ -463,7 +463,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-
 __all__ = [
     "CROSS_DATASET_TARGETS",
     "CROSS_DOMAIN_TARGETS",
