@@ -36,7 +36,15 @@ from causalvlm.training.checkpoints import RUN_KEY
 CATALOGUE = Path(__file__).parents[1] / "docs" / "errors.md"
 EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
 COLUMNS = ["id", "surface", "input", "message"]
-CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm")
+# The study scripts of examples/cdc, each with the functions where its work begins (replaced by the trap).
+STUDIES = {
+    "probe_similarity.py": ("load_backbone",),
+    "fusion_views.py": ("validation_world", "study"),
+    "choose_world.py": ("runner_for", "validation_world"),
+    "choose_templates.py": ("validation_world", "runner_for"),
+    "shortcut_gap.py": ("runner_for", "validation_world"),
+}
+CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm", *STUDIES)
 SURFACES = (*CLI_SURFACES, "resume", "api")
 
 
@@ -129,6 +137,12 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
     elif surface == "sweep_rho.py":
         module = load_script("sweep_rho.py")
         monkeypatch.setattr(module, "sweep_rho", _trap)
+        main = module.main
+    elif surface in STUDIES:
+        monkeypatch.syspath_prepend(str(EXAMPLES))  # the studies import world_validation beside them
+        module = load_script(surface)
+        for name in STUDIES[surface]:
+            monkeypatch.setattr(module, name, _trap)
         main = module.main
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)

@@ -55,6 +55,19 @@ def check_folder_writable(path: str | Path, key: str) -> None:
     check_writable(ancestor, key, path)
 
 
+def check_file_writable(path: str | Path, key: str) -> None:
+    """``path`` can be written as a file: not a folder, and its folder exists or can be created, writable."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigError(key, f"{path} is a folder; give a file name")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(key, f"{path} lies under {ancestor}, which is a file, not a folder")
+    check_writable(ancestor, key, target.parent)
+
+
 def check_writable(folder: Path, key: str, asked: str | Path) -> None:
     """Create and remove a temporary file in ``folder`` (the one test that holds for root and for ACLs)."""
     where = "" if Path(asked).expanduser() == folder else f" (the nearest existing folder of {asked})"
@@ -246,6 +259,7 @@ __all__ = [
     "check_backbone_options",
     "check_data_roots",
     "check_devices",
+    "check_file_writable",
     "check_folder_writable",
     "check_scm",
     "check_trainer",

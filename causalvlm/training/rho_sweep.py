@@ -38,6 +38,19 @@ def rho_folder(rho: float) -> str:
     return f"rho_{rho:g}"
 
 
+def check_rho_folders(rhos: Sequence[float]) -> None:
+    """Values that print alike (:func:`rho_folder`) would write one folder twice: ValueError naming both."""
+    folders: dict[str, float] = {}
+    for rho in rhos:
+        tag = rho_folder(rho)
+        if tag in folders:
+            raise ValueError(
+                f"rho values {folders[tag]!r} and {rho!r} write to the same folder {tag}; give values that "
+                "differ within 6 significant digits"
+            )
+        folders[tag] = rho
+
+
 def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
     """Everything a sweep needs, checked before the first run: the ρ values, the world, the config."""
     rhos = check_rhos(rhos)
@@ -49,15 +62,7 @@ def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
         raise ValueError("the rho sweep writes one world per rho: make_world must be true")
     if "rho" in config.world:
         raise ValueError("world.rho is what the sweep varies (--rho); remove it from the settings")
-    folders: dict[str, float] = {}
-    for rho in rhos:  # values that print alike would write one folder twice: refused before the first run
-        tag = rho_folder(rho)
-        if tag in folders:
-            raise ValueError(
-                f"rho values {folders[tag]!r} and {rho!r} write to the same folder {tag}; give values that "
-                "differ within 6 significant digits"
-            )
-        folders[tag] = rho
+    check_rho_folders(rhos)
     validate_experiment(config)  # bad options fail before the first run, not after it
     for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
         check_output_folder(Path(config.out) / rho_folder(rho), config.resume, config.overwrite)

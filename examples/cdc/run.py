@@ -194,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except OSError as error:  # a fault during the work (disk full, permission): the file is named
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print((out / "results.md").read_text())
     print(f"wrote {out / 'results.json'}, {out / 'results.md'} and figures")
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu

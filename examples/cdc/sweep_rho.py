@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except OSError as error:  # a fault during the work (disk full, permission): the file is named
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {config.out}/sweep.json, sweep.md and rho_sweep.png ({len(rows)} rows)")
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     print(f"wall time {wall:.0f} s, CPU time {cpu:.0f} s (this process, all its threads)")
