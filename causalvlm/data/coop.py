@@ -22,7 +22,7 @@ from causalvlm.data.base import (
     check_subsample,
     classnames_by_label,
 )
-from causalvlm.data.checks import require_dir, require_file
+from causalvlm.data.checks import read_text, require_dir, require_file
 from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
 from causalvlm.templates import template_for
@@ -142,8 +142,8 @@ for _spec in SPLIT_JSON_SPECS:
 
 
 def _read_lines(path: str) -> list[tuple[int, str]]:
-    with open(path, encoding="utf-8") as f:
-        return [(number, line.strip()) for number, line in enumerate(f, start=1) if line.strip()]
+    lines = read_text(path).splitlines()
+    return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _read_aircraft_list(path: str, image_dir: str, label_of: dict[str, int]) -> list[Datum]:

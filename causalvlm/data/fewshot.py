@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from causalvlm.data.base import Datum, readable_classname
+from causalvlm.data.checks import read_text
 from causalvlm.data.splits import check_label
 
 FEWSHOT_DIRNAME = "split_fewshot"
@@ -109,8 +110,7 @@ def _read_cache(
 ) -> tuple[list[Datum], list[Datum]] | None:
     """The cached (train, val), or None for a cache of a stale format that must be redrawn."""
     try:
-        with open(path, encoding="utf-8") as f:
-            cache = json.load(f)
+        cache = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise ValueError(
             f"few-shot cache {path} is not valid JSON ({error}); delete it to resample"

@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 
 from causalvlm.data.base import DatasetSplits, Datum, check_subsample, readable_classname
-from causalvlm.data.checks import require_file
+from causalvlm.data.checks import read_text, require_file
 
 SPLIT_KEYS = ("train", "val", "test")
 
@@ -57,8 +57,7 @@ def read_split_json(path: str, path_prefix: str) -> tuple[list[Datum], list[Datu
     """Read a CoOp split file into ``(train, val, test)`` with paths joined onto ``path_prefix``."""
     require_file(path, "split file")
     try:
-        with open(path, encoding="utf-8") as f:
-            split = json.load(f)
+        split = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(split, dict):

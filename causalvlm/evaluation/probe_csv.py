@@ -30,6 +30,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from causalvlm.backbones import FrozenCLIP
+from causalvlm.data.checks import read_text
 from causalvlm.evaluation.probe import Description
 
 REQUIRED_COLUMNS = ("image", "class", "description")
@@ -102,18 +103,6 @@ def check_template(template: str) -> str:
     return template
 
 
-def _read_text(path: Path) -> str:
-    """The CSV as text: UTF-8, a leading byte-order mark dropped; another encoding is named, not guessed."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path}: is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}; Latin-1 or "
-            "Windows-1252?); save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"
-        ) from None
-
-
 def read_probe_csv(path: str | Path, template: str = DEFAULT_TEMPLATE) -> list[ProbeRow]:
     """The rows of a probe CSV (format in the module docstring), every cell and image checked."""
     path = Path(path)
@@ -122,7 +111,7 @@ def read_probe_csv(path: str | Path, template: str = DEFAULT_TEMPLATE) -> list[P
         raise FileNotFoundError(f"probe CSV not found: {path}")
     rows: list[ProbeRow] = []
     seen: dict[tuple, int] = {}  # (image, texts) → the line that first had them
-    with io.StringIO(_read_text(path), newline="") as handle:
+    with io.StringIO(read_text(path), newline="") as handle:
         reader = csv.reader(handle)
         header = _check_header(path, next(reader, None))
         for cells in reader:

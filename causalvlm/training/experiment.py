@@ -154,13 +154,14 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         backbone = load_backbone(config.backbone, config.pretrained)
         check_methods_build(specs, backbone)  # every method's options, before the world or a run is made
         world = prepare_world(config, protocol)
-        # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
-        # Computed before training (it needs none), so a task without recorded factors fails before any work.
-        on_world = "shapeworld" in protocol.datasets
-        probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
         context = run_context(config, protocol, backbone, world)
         runner = ProtocolRunner(protocol, backbone, log=log, run_context=context)
         runner.prepare()  # every data and run-directory check, before anything is deleted or trained
+        # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
+        # Computed before training (it needs none), so a task without recorded factors fails before any work;
+        # after prepare(), whose image checks name a missing or damaged image file.
+        on_world = "shapeworld" in protocol.datasets
+        probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
                 log(f"--overwrite: removed {path}")

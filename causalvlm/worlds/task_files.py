@@ -23,7 +23,7 @@ from typing import Any
 from filelock import FileLock
 
 from causalvlm.data.base import Datum
-from causalvlm.data.checks import validate_images
+from causalvlm.data.checks import read_text, validate_images
 
 WORLDS_DIRNAME = "worlds"  # <data_root>/worlds/<key>/shapeworld
 LOCK_NAME = ".shapeworld.lock"  # beside the shapeworld/ folder it guards
@@ -47,9 +47,9 @@ def read_json_file(path: str | os.PathLike, what: str) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"{what} {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{what} {path} is not UTF-8 text (damaged?)") from None
+        text = read_text(path)
+    except ValueError as error:
+        raise ValueError(f"{what} {error} (damaged?)") from None
     except OSError as error:
         raise ValueError(f"{what} {path} cannot be read ({error.strerror or error})") from None
     if not text.strip():

@@ -131,3 +131,24 @@ def test_task_json_records_what_the_key_is_made_of(tmp_path):
     make_task(root, **SMALL)
     assert root == task_world_root(tmp_path, **json.loads(json.dumps(SMALL)))
     assert read_task_json(root / "shapeworld")["n_train_per_class"] == 1
+
+
+@pytest.mark.parametrize("damage", ["missing image", "empty image", "truncated image"])
+def test_a_damaged_image_of_a_world_read_as_it_is_is_named_before_any_work(tmp_path, damage, monkeypatch):
+    """Without make_world the world is not rebuilt: the experiment names the image before it trains."""
+    from helpers import write_micro_clip
+
+    import causalvlm.training.experiment as experiment
+
+    make_task(tmp_path, **SMALL)
+    image = sorted((tmp_path / "shapeworld" / "images" / "test").rglob("*.png"))[0]
+    {"missing image": image.unlink, "empty image": lambda: image.write_bytes(b""),
+     "truncated image": lambda: _cut(image)}[damage]()  # fmt: skip
+    monkeypatch.setattr(experiment.ProtocolRunner, "run", lambda self: pytest.fail("training started"))
+    config = ExperimentConfig(
+        data_root=str(tmp_path), make_world=False, shots=1, seeds=[1], methods=["zeroshot"],
+        out=str(tmp_path / "out"), backbone=str(write_micro_clip(tmp_path)), pretrained=None,
+    )  # fmt: skip
+    with pytest.raises((ValueError, FileNotFoundError), match=str(image)):
+        experiment.run_experiment(config, log=lambda message: None)
+    assert not (tmp_path / "out").exists()
