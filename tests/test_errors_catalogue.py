@@ -44,7 +44,7 @@ STUDIES = {
     "choose_templates.py": ("validation_world", "runner_for"),
     "shortcut_gap.py": ("runner_for", "validation_world"),
 }
-CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm", *STUDIES)
+CLI_SURFACES = ("run.py", "sweep_rho.py", "pretrain", "yaml", "scm", "world-task", *STUDIES)
 SURFACES = (*CLI_SURFACES, "resume", "api")
 
 
@@ -144,6 +144,11 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
         for name in STUDIES[surface]:
             monkeypatch.setattr(module, name, _trap)
         main = module.main
+    elif surface == "world-task":
+        import causalvlm.worlds.task as task
+
+        monkeypatch.setattr(task, "make_task", _trap)
+        main = task.main
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)
         main = pretrain.main

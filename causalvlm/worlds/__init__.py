@@ -5,6 +5,7 @@ Importing this package registers the ``"shapeworld"`` dataset in :data:`causalvl
 
 from __future__ import annotations
 
+from causalvlm.data.base import DATASETS
 from causalvlm.worlds.captions import CaptionConfig, caption
 from causalvlm.worlds.corpus import CaptionedBatches, RenderedImages, render_images
 from causalvlm.worlds.factors import (
@@ -39,6 +40,8 @@ from causalvlm.worlds.tiny_clip import (
     register_tiny_clip,
 )
 from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
+
+DATASETS.register("shapeworld")(build_shapeworld)
 
 __all__ = [
     "BACKGROUND_COLOURS",

@@ -24,10 +24,10 @@ few-shot + base/new machinery as CoOp's datasets (base = the first ⌈C/2⌉ sha
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import asdict, fields, replace
@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from causalvlm.data.base import DATASETS, DatasetSplits, check_subsample, classnames_by_label
+from causalvlm.cli import CheckedParser, integer, number, seed, text
+from causalvlm.data.base import DatasetSplits, check_subsample, classnames_by_label
 from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
-from causalvlm.worlds.factors import Factors, WorldOptions, sample_factors
+from causalvlm.worlds.factors import WORLD_OPTION_RANGES, Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
@@ -256,9 +257,12 @@ def load_factors(root: str | os.PathLike, splits: DatasetSplits | None = None) -
         ) from None
 
 
-@DATASETS.register("shapeworld")
 def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: str = "all") -> DatasetSplits:
-    """shapeworld: a task written by :func:`make_task` (or ``python -m causalvlm.worlds.task``) under root."""
+    """shapeworld: a task written by :func:`make_task` (or ``python -m causalvlm.worlds.task``) under root.
+
+    Registered as ``"shapeworld"`` by ``causalvlm/worlds/__init__.py``, not here: run as a script
+    (``python -m``) this module is executed a second time, and a second registration is an error.
+    """
     check_subsample(subsample)
     folder = os.path.join(os.path.abspath(os.path.expanduser(str(root))), DATASET_DIRNAME)
     if not os.path.isfile(os.path.join(folder, SPLIT_FILE)):
@@ -285,41 +289,52 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a ShapeWorld shape-classification task to disk.")
-    parser.add_argument("--root", required=True, help="folder that will hold shapeworld/")
-    parser.add_argument("--rho", type=float, default=0.0, help="strength of the spurious cue in training")
-    parser.add_argument("--shots", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--n-train-per-class", type=int, help=f"training pool (default {N_TRAIN_PER_CLASS})")
-    parser.add_argument("--n-test-per-class", type=int, default=50)
-    parser.add_argument("--spurious-factor", default="object_colour")
+def main(argv: list[str] | None = None) -> int:
+    parser = CheckedParser(description="Write a ShapeWorld shape-classification task to disk.")
+    parser.add_argument(
+        "--root", type=text("a folder"), required=True, help="folder that will hold shapeworld/"
+    )
+    parser.add_argument(
+        "--rho",
+        type=number(0.0, 1.0),
+        default=0.0,
+        help="strength of the spurious cue in training, in [0, 1]",
+    )
+    parser.add_argument("--shots", type=integer(1), default=16)
+    parser.add_argument("--seed", type=seed, default=1)
+    parser.add_argument(
+        "--n-train-per-class", type=integer(1), help=f"training pool (default {N_TRAIN_PER_CLASS})"
+    )
+    parser.add_argument("--n-test-per-class", type=integer(1), default=50)
+    parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     for option in fields(WorldOptions):
+        low, high = WORLD_OPTION_RANGES[option.name]
         parser.add_argument(
             f"--{option.name.replace('_', '-')}",
-            type=float,
-            help=f"world option (default {getattr(TASK_OPTIONS, option.name)})",
+            type=number(low, high),
+            help=f"world option in [{low:g}, {high:g}] (default {getattr(TASK_OPTIONS, option.name)})",
         )
-    args = parser.parse_args(argv)
+    args = parser.parse_checked(argv, folders=("root",))
     options = {
         f.name: getattr(args, f.name) for f in fields(WorldOptions) if getattr(args, f.name) is not None
     }
+    task = dict(
+        rho=args.rho, shots=args.shots, seed=args.seed, n_test_per_class=args.n_test_per_class,
+        spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class, **options,
+    )  # fmt: skip
+    try:
+        task_parameters(**task)  # every value checked before the folder is made
+        sample_factors(np.random.default_rng(0), np.zeros(0, int), 0.0, args.spurious_factor)
+    except ValueError as error:
+        parser.error(str(error))
     Path(args.root).mkdir(parents=True, exist_ok=True)
-    splits = make_task(
-        args.root,
-        args.rho,
-        args.shots,
-        args.seed,
-        args.n_test_per_class,
-        spurious_factor=args.spurious_factor,
-        n_train_per_class=args.n_train_per_class,
-        **options,
-    )
+    splits = make_task(args.root, **task)
     print(
         f"{Path(args.root) / DATASET_DIRNAME}: {splits.num_classes} classes, {len(splits.train_x)} train, "
         f"{len(splits.val)} val, {len(splits.test)} test"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
