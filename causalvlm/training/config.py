@@ -58,7 +58,7 @@ SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 # alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
 # (training/rho_sweep.py) is the experiment about the spurious cue.
 WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
-WORLD_FIXED = ("root", "shots", "seed")  # make_task arguments the experiment sets itself
+WORLD_FIXED = ("shots", "seed")  # task arguments the experiment sets itself (worlds.task_parameters)
 # Training epochs when not given: CoOp's recipe for 16-shot base-to-new (the world demo runs as many).
 DEFAULT_MAX_EPOCHS = 10
 WORLD_OPTION_RANGES = worlds.WORLD_OPTION_RANGES
@@ -185,8 +185,9 @@ class ExperimentConfig:
     resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
-    # make_task options over WORLD_TASK: rho, n_train_per_class, ..., and the world options noise_max,
-    # size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and results.json
+    # task options (worlds.task_parameters) over WORLD_TASK: rho, n_train_per_class, ..., and the world
+    # options noise_max, size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and
+    # results.json
     world: dict[str, Any] = field(default_factory=dict)
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
@@ -308,8 +309,8 @@ class ExperimentConfig:
                 options["root"] = expand_path(options["root"], f"dataset_options.{name}.root")
 
     def _check_world(self) -> None:
-        """``world`` holds make_task options (rho, n_test_per_class, ...); check them as make_task would."""
-        options = check_arguments(worlds.make_task, self.world, "world", exclude=WORLD_FIXED)
+        """``world`` holds task options (rho, n_test_per_class, ...); check them as make_task would."""
+        options = check_arguments(worlds.task_parameters, self.world, "world", exclude=WORLD_FIXED)
         if "rho" in options:
             require_number(options["rho"], "world.rho", minimum=0, maximum=1)
         if "n_test_per_class" in options:

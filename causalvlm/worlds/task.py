@@ -70,6 +70,7 @@ TEMPLATE_STARTS = (
     "a photo of a large yellow",
     "a photo of a large",
 )
+DEFAULT_SHOTS = 16  # CoOp's K
 N_TRAIN_PER_CLASS = 64  # the training pool each seed's K-shot set is drawn from (4 × CoOp's 16 shots)
 
 
@@ -140,7 +141,7 @@ def _write_split(folder: Path, split: str, factors: list[Factors], entries: list
 
 def task_parameters(
     rho: float = 0.0,
-    shots: int = 16,
+    shots: int = DEFAULT_SHOTS,
     seed: int = 1,
     n_test_per_class: int = 50,
     n_val_per_class: int = 4,
@@ -150,7 +151,12 @@ def task_parameters(
     size_scale: float | None = None,
     rotation_range: float | None = None,
 ) -> dict[str, Any]:
-    """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad)."""
+    """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
+
+    ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
+    """
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"rho must be in [0, 1], got {rho!r}")
     given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
     world = world_options(**{k: v for k, v in given.items() if v is not None})
     pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
@@ -169,24 +175,14 @@ def world_root(data_root: str | os.PathLike, **task: Any) -> Path:
     return keyed_root(data_root, task_parameters(**task))
 
 
-def make_task(
-    root: str | os.PathLike,
-    rho: float = 0.0,
-    shots: int = 16,
-    seed: int = 1,
-    n_test_per_class: int = 50,
-    n_val_per_class: int = 4,
-    spurious_factor: str = "object_colour",
-    n_train_per_class: int | None = None,
-    noise_max: float | None = None,
-    size_scale: float | None = None,
-    rotation_range: float | None = None,
-) -> DatasetSplits:
+def make_task(root: str | os.PathLike, **task: Any) -> DatasetSplits:
     """Write the shape task to ``<root>/shapeworld`` (reused if made with the same parameters); load it.
 
-    Training-pool and validation factors come from the world's structural equations with the spurious edge
-    ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0. ``seed`` fixes the world (its
-    images); the returned splits hold the K-shot training set drawn from the pool with the same ``seed``.
+    ``task`` holds the keyword arguments of :func:`task_parameters` (rho, shots, seed, pool sizes, the
+    spurious factor, world options). Training-pool and validation factors come from the world's structural
+    equations with the spurious edge ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0.
+    ``seed`` fixes the world (its images); the returned splits hold the K-shot training set drawn from the
+    pool with the same ``seed``.
     ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
     ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
     the default), recorded in ``task.json``.
@@ -196,10 +192,7 @@ def make_task(
     ``task.json``, ``factors.json`` or split file) or was made with other parameters is rebuilt, with a
     warning that says why. :func:`world_root` gives a ``root`` of its own to every set of parameters.
     """
-    params = task_parameters(
-        rho, shots, seed, n_test_per_class, n_val_per_class, spurious_factor, n_train_per_class,
-        noise_max, size_scale, rotation_range,
-    )  # fmt: skip
+    params = task_parameters(**task)
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"task root folder {root} does not exist")
@@ -210,7 +203,7 @@ def make_task(
             if reason not in ("missing", "made with other parameters"):
                 warnings.warn(f"rebuilding the world task in {folder}: {reason}", stacklevel=2)
             _write_task(root, folder, params)
-    return build_shapeworld(str(root), num_shots=shots, seed=seed)
+    return build_shapeworld(str(root), num_shots=task.get("shots", DEFAULT_SHOTS), seed=params["seed"])
 
 
 def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
