@@ -200,8 +200,9 @@ def _write_report(
         delta_vs=config.delta_vs,
         probe=probe,
     )
-    if world is not None:  # the generated world's task.json: which world the numbers come from
+    if world is not None:  # the generated world's task.json and folder: which world the numbers come from
         payload["world"] = _jsonable(world)
+        payload["world_folder"] = str(Path(world_root(protocol)) / WORLD_DIRNAME)
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
         remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
