@@ -52,7 +52,7 @@ from causalvlm.training.methods import (
 )
 from causalvlm.training.run_dirs import RunDirectory
 from causalvlm.training.run_identity import split_digest, weights_sha256
-from causalvlm.training.trainer import fit, resolve_precision
+from causalvlm.training.trainer import fit, resolve_devices, resolve_precision
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset
 
 # Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
@@ -204,7 +204,7 @@ class ProtocolRunner:
             "train": {
                 "max_epochs": tc.max_epochs,
                 "batch_size": tc.batch_size,
-                "devices": tc.devices,
+                "devices": resolve_devices(tc),
                 "precision": resolve_precision(tc),
                 "validate_every_epoch": tc.validate_every_epoch,
                 "val_every_n_epochs": tc.val_every_n_epochs,

@@ -48,6 +48,15 @@ def resolve_precision(config: TrainConfig) -> str:
     return config.precision
 
 
+def resolve_devices(config: TrainConfig) -> int:
+    """The number of devices the Trainer will use, which is what a run records ("auto": every visible GPU
+    when training on CUDA, else one CPU process, as Lightning decides)."""
+    if config.devices != "auto":
+        return int(config.devices)
+    on_gpu = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return torch.cuda.device_count() if on_gpu else 1
+
+
 def build_trainer(
     config: TrainConfig,
     callbacks: Sequence[pl.Callback] = (),

@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from causalvlm.training.config import PRECISIONS, ExperimentConfig, TrainConfig
-from causalvlm.training.trainer import build_trainer, resolve_precision
+from causalvlm.training.trainer import build_trainer, resolve_devices, resolve_precision
 from causalvlm.validation import ConfigError
 
 
@@ -34,6 +34,17 @@ def test_the_recorded_precision_is_the_one_lightning_runs(precision, accelerator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert build_trainer(config).precision == resolve_precision(config)
+
+
+@pytest.mark.parametrize("devices", ["auto", 1, 2])
+@pytest.mark.parametrize("accelerator", ["cpu", "auto"])
+def test_the_recorded_device_count_is_the_one_lightning_uses(devices, accelerator):
+    if accelerator == "auto" and torch.cuda.is_available():
+        pytest.skip("'auto' lands on CPU only on a machine without CUDA")
+    config = TrainConfig(devices=devices, accelerator=accelerator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert build_trainer(config).num_devices == resolve_devices(config)
 
 
 def test_fp16_mixed_on_cpu_is_recorded_as_the_bf16_it_runs():
