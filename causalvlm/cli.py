@@ -142,4 +142,14 @@ def text(what: str = "a non-empty string") -> Callable[[str], str]:
 
 seed = integer(0, SEED_MAX)
 
-__all__ = ["SEED_MAX", "CheckedParser", "integer", "number", "seed", "text"]
+
+def report_error(error: BaseException) -> int:
+    """Print ``error: <message>`` on stderr and return the exit status: 2 for a refused input (a bad
+    setting, a missing file), 1 for a fault during the work (a full disk, a refused permission), whose
+    message names the file."""
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    print(f"error: {message}", file=sys.stderr)
+    return 1 if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) else 2
+
+
+__all__ = ["SEED_MAX", "CheckedParser", "integer", "number", "report_error", "seed", "text"]
