@@ -161,8 +161,19 @@ class FrontDoorClassifier(nn.Module):
         return not self.mediator.image_side_trainable
 
     def set_classnames(self, classnames: Sequence[str]) -> None:
-        """Point the classifier at a new label set (base → new); learned prompt context is kept."""
-        self.mediator.set_classnames(check_classnames(classnames))
+        """Point the classifier at a new label set (base → new); learned prompt context is kept.
+
+        All or nothing: when the mediator refuses the names part-way (a multi-template mediator may have
+        switched some templates already), every part is rebuilt for the previous names before the error
+        propagates, so the classifier predicts exactly as before.
+        """
+        names = check_classnames(classnames)
+        previous = self.classnames
+        try:
+            self.mediator.set_classnames(names)
+        except BaseException:
+            self.mediator.set_classnames(previous)
+            raise
         self._fixed_text = None
 
     @contextmanager
@@ -261,7 +272,7 @@ class FrontDoorClassifier(nn.Module):
                 f"mediator {type(self.mediator).__name__} conditions its text features on the image; "
                 "pass image_features [B,V,D]"
             )
-        return self.mediator(_as_views(image_features))
+        return self.mediator(self._checked_features(image_features))
 
     def logits(self, image_features: Tensor, text_features: Tensor | None = None) -> Tensor:
         """Per-template logits  l_m(x) = τ · f(x_m) · t_m(x)ᵀ,  shape [M,B,C].
@@ -269,7 +280,7 @@ class FrontDoorClassifier(nn.Module):
         ``image_features`` is [B,D] or [B,V,D] with V ∈ {1, M} (view m is scored only against template m);
         ``text_features`` is [M,C,D], or [B,M,C,D] for a conditional mediator (computed when not given).
         """
-        image_features = _as_views(image_features)
+        image_features = self._checked_features(image_features)
         if text_features is None:
             text_features = self.text_features(image_features)
         per_image = text_features.dim() == 4
@@ -286,6 +297,21 @@ class FrontDoorClassifier(nn.Module):
         image_features = image_features.to(text_features.dtype).expand(-1, templates, -1)
         equation = "bmd,bmcd->mbc" if per_image else "bmd,mcd->mbc"
         return tau * torch.einsum(equation, image_features, text_features)
+
+    def _checked_features(self, image_features: Tensor) -> Tensor:
+        """Image features as [B,V,D], refused (naming the width wanted) unless D is the backbone's."""
+        if not isinstance(image_features, Tensor) or image_features.dim() not in (2, 3):
+            shape = (
+                tuple(image_features.shape) if isinstance(image_features, Tensor) else type(image_features)
+            )
+            raise ValueError(f"image features must be [B,D] or [B,V,D], got {shape}")
+        width, shape = self.backbone.embed_dim, tuple(image_features.shape)
+        if shape[-1] != width:
+            raise ValueError(
+                f"image features have width {shape[-1]} (shape {shape}), "
+                f"but this backbone's embeddings have width {width}: features of another model?"
+            )
+        return _as_views(image_features)
 
     def forward_features(self, image_features: Tensor, text_features: Tensor | None = None) -> Aggregation:
         """Fuse the M template opinions computed from image features [B,V,D] (e.g. cached ones).

@@ -4,6 +4,8 @@
   silently: ``--dataset dtd --dataset eurosat`` trained on eurosat only) and abbreviated option names.
 * :func:`integer` / :func:`number` — ``type=`` callables with ranges: ``--epochs 0``, ``--gamma inf`` and
   ``--seeds -1`` fail while parsing, as ``error: argument --epochs: ...`` with exit status 2.
+* :meth:`CheckedParser.parse_checked` — parse, then check output folders and files and repeated values,
+  before the command does any work (the study scripts of ``examples/cdc``).
 * :meth:`CheckedParser.fail` — a :class:`~causalvlm.validation.ConfigError` from a config check, reported
   the same way, under the option's name.
 """
@@ -16,7 +18,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from causalvlm.validation import ConfigError, bounds_text
+from causalvlm.validation import ConfigError, bounds_text, require_distinct
 
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 
@@ -50,6 +52,33 @@ class CheckedParser(argparse.ArgumentParser):
                     + (" with all its values" if action.nargs in ("+", "*") else "")
                 )
             seen[action.dest] = name
+
+    def parse_checked(
+        self,
+        args: Sequence[str] | None = None,
+        folders: Sequence[str] = (),
+        files: Sequence[str] = (),
+        distinct: Sequence[str] = (),
+    ) -> argparse.Namespace:
+        """Parse, then check what the options point at, before any work: each of ``folders`` can be
+        created and written, each of ``files`` (when given) can be written as a file, each list in
+        ``distinct`` (when given) holds no value twice. A problem exits with status 2 naming the option."""
+        from causalvlm.training.preflight import check_file_writable, check_folder_writable
+
+        namespace = self.parse_args(args)
+        options = {dest: "--" + dest.replace("_", "-") for dest in (*folders, *files, *distinct)}
+        try:
+            for dest in distinct:
+                if getattr(namespace, dest) is not None:
+                    require_distinct(list(getattr(namespace, dest)), dest)
+            for dest in folders:
+                check_folder_writable(getattr(namespace, dest), dest)
+            for dest in files:
+                if getattr(namespace, dest) is not None:
+                    check_file_writable(getattr(namespace, dest), dest)
+        except ConfigError as error:
+            self.fail(error, options)
+        return namespace
 
     def fail(self, error: ConfigError, options: Mapping[str, str] | None = None) -> NoReturn:
         """Exit 2 with ``error`` named by its option (``options`` maps config keys to option strings)."""
@@ -113,4 +142,14 @@ def text(what: str = "a non-empty string") -> Callable[[str], str]:
 
 seed = integer(0, SEED_MAX)
 
-__all__ = ["SEED_MAX", "CheckedParser", "integer", "number", "seed", "text"]
+
+def report_error(error: BaseException) -> int:
+    """Print ``error: <message>`` on stderr and return the exit status: 2 for a refused input (a bad
+    setting, a missing file), 1 for a fault during the work (a full disk, a refused permission), whose
+    message names the file."""
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    print(f"error: {message}", file=sys.stderr)
+    return 1 if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) else 2
+
+
+__all__ = ["SEED_MAX", "CheckedParser", "integer", "number", "report_error", "seed", "text"]

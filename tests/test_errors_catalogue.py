@@ -15,6 +15,7 @@ run directory), in the input and in the message.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -34,8 +35,17 @@ from PIL import Image
 from causalvlm.training.checkpoints import RUN_KEY
 
 CATALOGUE = Path(__file__).parents[1] / "docs" / "errors.md"
+EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
 COLUMNS = ["id", "surface", "input", "message"]
-CLI_SURFACES = ("run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm")
+# The study scripts of examples/cdc, each with the functions where its work begins (replaced by the trap).
+STUDIES = {
+    "probe_similarity.py": ("load_backbone",),
+    "fusion_views.py": ("validation_world", "study"),
+    "choose_world.py": ("runner_for", "validation_world"),
+    "choose_templates.py": ("validation_world", "runner_for"),
+    "shortcut_gap.py": ("runner_for", "validation_world"),
+}
+CLI_SURFACES = ("run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm", "world-task", *STUDIES)
 SURFACES = (*CLI_SURFACES, "resume", "api")
 
 
@@ -83,6 +93,14 @@ COMMAND_MODULES = {
 
 def load_script(name: str) -> Any:
     return importlib.import_module(COMMAND_MODULES[name])
+
+
+def load_example(name: str) -> Any:
+    """A study script of examples/cdc (not part of the package), loaded from its file."""
+    spec = importlib.util.spec_from_file_location(f"catalogue_{name.removesuffix('.py')}", EXAMPLES / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Accepted(AssertionError):
@@ -139,6 +157,17 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
         module = load_script("eval")
         monkeypatch.setattr(module, "score", _trap)
         main = module.main
+    elif surface in STUDIES:
+        monkeypatch.syspath_prepend(str(EXAMPLES))  # the studies import world_validation beside them
+        module = load_example(surface)
+        for name in STUDIES[surface]:
+            monkeypatch.setattr(module, name, _trap)
+        main = module.main
+    elif surface == "world-task":
+        import causalvlm.worlds.task as task
+
+        monkeypatch.setattr(task, "make_task", _trap)
+        main = task.main
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)
         main = pretrain.main

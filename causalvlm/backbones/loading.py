@@ -235,6 +235,21 @@ def check_state_dict_matches(model: nn.Module, state_dict: dict[str, torch.Tenso
             problems.append(f"{label}: {shown}{more}")
     if problems:
         raise ValueError(f"checkpoint {path} does not match the architecture: " + "; ".join(problems))
+    check_finite_weights(state_dict, path)
+
+
+def check_finite_weights(state_dict: dict[str, torch.Tensor], path: Path) -> None:
+    """ValueError naming ``path`` and the first tensors holding NaN or ±inf: a damaged or diverged checkpoint
+    would otherwise surface much later as "logits contain NaN", with no file named."""
+    bad = [
+        key
+        for key, tensor in state_dict.items()
+        if torch.is_tensor(tensor) and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+    if bad:
+        shown = ", ".join(bad[:MAX_KEYS_IN_ERROR])
+        more = f" and {len(bad) - MAX_KEYS_IN_ERROR} more" if len(bad) > MAX_KEYS_IN_ERROR else ""
+        raise ValueError(f"checkpoint {path} holds NaN or infinite weights in {shown}{more}")
 
 
 def build_from_checkpoint(

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
-from causalvlm.cli import CheckedParser, integer, number, seed, text
+from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.methods import get_method
 from causalvlm.training.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
@@ -204,10 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = experiment_from(args)
         out = run_experiment(config)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    except (ValueError, KeyError, OSError) as error:
+        return report_error(error)  # 2: a refused input; 1: a fault during the work (disk full)
     print((out / "results.md").read_text())
     print(f"wrote {out / 'results.json'}, {out / 'results.md'} and figures")
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu

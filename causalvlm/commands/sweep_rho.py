@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from causalvlm.cli import CheckedParser, integer, number, seed, text
+from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
 from causalvlm.training.config import ExperimentConfig, build_experiment
 from causalvlm.training.rho_sweep import check_sweep, sweep_rho
 from causalvlm.validation import ConfigError
@@ -84,10 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config, rhos = sweep_from(args)
         rows = sweep_rho(config, rhos)
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    except (ValueError, KeyError, OSError) as error:
+        return report_error(error)  # 2: a refused input; 1: a fault during the work (disk full)
     print(f"wrote {config.out}/sweep.json, sweep.md and rho_sweep.png ({len(rows)} rows)")
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     print(f"wall time {wall:.0f} s, CPU time {cpu:.0f} s (this process, all its threads)")

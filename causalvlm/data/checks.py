@@ -32,6 +32,21 @@ def require_file(path: str, what: str) -> str:
     return path
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """A text file the run did not write: UTF-8, with a leading byte-order mark (as spreadsheets and some
+    editors write) dropped. Another encoding is named with the file, never guessed (a Latin-1 file would
+    decode to other class names)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{os.fspath(path)}: is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}; "
+            "Latin-1 or Windows-1252?); save it as UTF-8"
+        ) from None
+
+
 def list_subdirs(path: str) -> list[str]:
     """Sorted names of the visible sub-folders of ``path``."""
     return sorted(e.name for e in os.scandir(path) if e.is_dir() and not e.name.startswith("."))

@@ -22,7 +22,7 @@ from causalvlm.data.base import (
     check_subsample,
     classnames_by_label,
 )
-from causalvlm.data.checks import require_dir, require_file
+from causalvlm.data.checks import read_text, require_dir, require_file
 from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
 from causalvlm.templates import template_for
@@ -88,7 +88,7 @@ def assemble_splits(
     """
     require_int(seed, "seed")
     if check_num_shots(num_shots) >= 1:
-        train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val)
+        train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val, classnames)
     else:
         train, val = read_train(), (read_val() if read_val is not None else None)
     splits = DatasetSplits(
@@ -142,8 +142,8 @@ for _spec in SPLIT_JSON_SPECS:
 
 
 def _read_lines(path: str) -> list[tuple[int, str]]:
-    with open(path, encoding="utf-8") as f:
-        return [(number, line.strip()) for number, line in enumerate(f, start=1) if line.strip()]
+    lines = read_text(path).splitlines()
+    return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _read_aircraft_list(path: str, image_dir: str, label_of: dict[str, int]) -> list[Datum]:

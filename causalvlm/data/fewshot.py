@@ -23,10 +23,12 @@ import os
 import random
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from causalvlm.data.base import Datum
+from causalvlm.data.base import Datum, readable_classname
+from causalvlm.data.checks import read_text
+from causalvlm.data.splits import check_label
 
 FEWSHOT_DIRNAME = "split_fewshot"
 CACHE_FORMAT = 2  # 2: Dassl's draw (1 skipped classes of exactly K items and visited labels sorted)
@@ -73,25 +75,43 @@ def _encode(data: list[Datum], dataset_dir: str) -> list[list]:
     return [[os.path.relpath(d.impath, dataset_dir), d.label, d.classname, d.domain] for d in data]
 
 
-def _decode(entries: object, dataset_dir: str, path: str, key: str) -> list[Datum]:
+def _decode(
+    entries: object, dataset_dir: str, path: str, key: str, classnames: Sequence[str] | None
+) -> list[Datum]:
+    """Cache entries as Datums, each checked as the split reader checks its entries (``check_label``): a
+    fractional, negative, out-of-range or missing label, or a class name that is not the label's, names
+    the file and the entry. The cache may have been edited or written by another tool; ``int()`` would
+    drop entries or train them under another class without a word."""
     if not isinstance(entries, list):
-        raise ValueError(f"few-shot cache {path}: {key!r} must be a list")
+        raise ValueError(f"few-shot cache {path}: {key!r} must be a list; delete the file to resample")
     out = []
     for index, entry in enumerate(entries):
+        where = f"few-shot cache {path}: {key}[{index}]"
         if not (isinstance(entry, list) and len(entry) == 4):
-            raise ValueError(f"few-shot cache {path}: {key}[{index}] is malformed: {entry!r}")
+            raise ValueError(
+                f"{where} is malformed: {entry!r}; expected [image path, label, class name, domain] "
+                "(delete the file to resample)"
+            )
         impath, label, classname, domain = entry
-        out.append(Datum(os.path.join(dataset_dir, impath), int(label), str(classname), int(domain)))
+        if not isinstance(impath, str) or not isinstance(classname, str):
+            raise ValueError(f"{where} has a non-string path or class name: {entry!r}")
+        label = check_label(label, where, len(classnames) if classnames is not None else None)
+        if classnames is not None and readable_classname(classname) != readable_classname(classnames[label]):
+            raise ValueError(
+                f"{where} has the label {label} with class name {classname!r}, but label {label} is "
+                f"{classnames[label]!r}; delete the file to resample"
+            )
+        domain = check_label(domain, f"{where} (domain)")
+        out.append(Datum(os.path.join(dataset_dir, impath), label, classname, domain))
     return out
 
 
 def _read_cache(
-    path: str, dataset_dir: str, num_shots: int, seed: int
+    path: str, dataset_dir: str, num_shots: int, seed: int, classnames: Sequence[str] | None = None
 ) -> tuple[list[Datum], list[Datum]] | None:
     """The cached (train, val), or None for a cache of a stale format that must be redrawn."""
     try:
-        with open(path, encoding="utf-8") as f:
-            cache = json.load(f)
+        cache = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise ValueError(
             f"few-shot cache {path} is not valid JSON ({error}); delete it to resample"
@@ -106,8 +126,8 @@ def _read_cache(
     if cache["format"] in STALE_CACHE_FORMATS:
         return None
     return (
-        _decode(cache.get("train"), dataset_dir, path, "train"),
-        _decode(cache.get("val"), dataset_dir, path, "val"),
+        _decode(cache.get("train"), dataset_dir, path, "train", classnames),
+        _decode(cache.get("val"), dataset_dir, path, "val", classnames),
     )
 
 
@@ -137,18 +157,20 @@ def load_or_sample_fewshot(
     seed: int,
     read_train: Callable[[], list[Datum]],
     read_val: Callable[[], list[Datum]] | None = None,
+    classnames: Sequence[str] | None = None,
 ) -> tuple[list[Datum], list[Datum] | None]:
     """The K-shot train (and val, at most 4 per class) sample for ``seed``, from the cache or freshly drawn.
 
     ``read_train``/``read_val`` are only called when there is no cache, so a cached ImageNet run never lists
-    its 1.28M training images. ``val`` is ``None`` when ``read_val`` is.
+    its 1.28M training images. ``val`` is ``None`` when ``read_val`` is. ``classnames`` (by label) lets a
+    cached entry's label and class name be checked against the dataset's.
     """
     num_shots = check_num_shots(num_shots)
     if num_shots < 1:
         raise ValueError(f"num_shots must be >= 1 for few-shot sampling, got {num_shots}")
     path = fewshot_cache_path(dataset_dir, num_shots, seed)
     if os.path.isfile(path):
-        cached = _read_cache(path, dataset_dir, num_shots, seed)
+        cached = _read_cache(path, dataset_dir, num_shots, seed, classnames)
         if cached is not None:
             cached_train, cached_val = cached
             return cached_train, (cached_val if read_val is not None else None)

@@ -18,7 +18,7 @@ from causalvlm.data.base import (
     check_class_count,
     check_subsample,
 )
-from causalvlm.data.checks import list_images, list_subdirs, require_dir, require_file
+from causalvlm.data.checks import list_images, list_subdirs, read_text, require_dir, require_file
 from causalvlm.data.coop import assemble_splits, dataset_dir
 from causalvlm.data.splits import subsample_classes
 from causalvlm.templates import template_for
@@ -28,16 +28,15 @@ def read_classnames(path: str) -> dict[str, str]:
     """``classnames.txt`` → ``{wnid: class name}`` in file order."""
     require_file(path, "ImageNet class list")
     names: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            wnid, _, name = line.strip().partition(" ")
-            if not wnid:
-                continue
-            if not name.strip():
-                raise ValueError(f"{path}:{number}: expected '<wnid> <class name>', got {line.strip()!r}")
-            if wnid in names:
-                raise ValueError(f"{path}:{number}: {wnid} is listed twice")
-            names[wnid] = name.strip()
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        wnid, _, name = line.strip().partition(" ")
+        if not wnid:
+            continue
+        if not name.strip():
+            raise ValueError(f"{path}:{number}: expected '<wnid> <class name>', got {line.strip()!r}")
+        if wnid in names:
+            raise ValueError(f"{path}:{number}: {wnid} is listed twice")
+        names[wnid] = name.strip()
     return names
 
 

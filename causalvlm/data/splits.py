@@ -14,9 +14,28 @@ import os
 from dataclasses import replace
 
 from causalvlm.data.base import DatasetSplits, Datum, check_subsample, readable_classname
-from causalvlm.data.checks import require_file
+from causalvlm.data.checks import read_text, require_file
 
 SPLIT_KEYS = ("train", "val", "test")
+
+
+def check_label(label: object, where: str, num_classes: int | None = None) -> int:
+    """A label as read from a file: an integer 0..C-1 (``"3"`` is read as 3); anything else names ``where``.
+
+    ``int()`` would make 1.7 class 1 and ``True`` class 1 without a word, so neither is accepted.
+    """
+    if isinstance(label, str) and label.isdecimal():  # "3": an integer written as a string, read exactly
+        label = int(label)
+    if isinstance(label, bool) or not isinstance(label, int):
+        raise ValueError(f"{where} has a non-integer label {label!r}; labels are integers 0..C-1")
+    if label < 0:
+        raise ValueError(f"{where} has a negative label {label}; labels are integers 0..C-1")
+    if num_classes is not None and label >= num_classes:
+        raise ValueError(
+            f"{where} has the label {label}, out of range for {num_classes} classes "
+            f"(labels 0..{num_classes - 1})"
+        )
+    return label
 
 
 def _parse_entries(entries: object, path: str, key: str, prefix: str) -> list[Datum]:
@@ -29,16 +48,7 @@ def _parse_entries(entries: object, path: str, key: str, prefix: str) -> list[Da
         impath, label, classname = entry
         if not isinstance(impath, str) or not isinstance(classname, str):
             raise ValueError(f"{path}: {key}[{index}] has a non-string path or class name: {entry!r}")
-        if isinstance(label, str) and label.isdecimal():  # "3": an integer written as a string, read exactly
-            label = int(label)
-        if isinstance(label, bool) or not isinstance(label, int):  # int(1.7) would silently make it class 1
-            raise ValueError(
-                f"{path}: {key}[{index}] has a non-integer label {label!r}; labels are integers 0..C-1"
-            )
-        if label < 0:
-            raise ValueError(
-                f"{path}: {key}[{index}] has a negative label {label}; labels are integers 0..C-1"
-            )
+        label = check_label(label, f"{path}: {key}[{index}]")
         out.append(Datum(os.path.join(prefix, impath), label, readable_classname(classname)))
     return out
 
@@ -47,8 +57,7 @@ def read_split_json(path: str, path_prefix: str) -> tuple[list[Datum], list[Datu
     """Read a CoOp split file into ``(train, val, test)`` with paths joined onto ``path_prefix``."""
     require_file(path, "split file")
     try:
-        with open(path, encoding="utf-8") as f:
-            split = json.load(f)
+        split = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON ({error})") from None
     if not isinstance(split, dict):

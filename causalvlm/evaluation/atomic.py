@@ -5,6 +5,9 @@ A ``kill -9`` during a write can still leave the temporary file ``.<name>.<rando
 after SIGKILL); :func:`remove_stale_temp_files` removes such leftovers, and the experiment calls it when it
 starts, while it holds the output folder's lock.
 
+A write that fails (a full disk, a refused permission) removes its temp file and raises an ``OSError``
+that names the target; the target keeps its previous content (or stays absent).
+
 Files are created with mode ``0o666`` minus the process umask (0644 under the usual umask 022), like files
 written with ``open()``; ``tempfile.mkstemp`` would make them 0600, readable by their owner only.
 """
@@ -50,9 +53,15 @@ def _atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(temp):
             os.unlink(temp)
+        if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+            # A full disk or a refused permission: name the file (the bare error names none); the target
+            # is untouched, since only the temp file was being written.
+            raise OSError(
+                error.errno, f"{error.strerror or error} while writing {path} (left as it was)"
+            ) from error
         raise
     return path
 

@@ -100,6 +100,35 @@ def encode_texts(backbone: FrozenCLIP, texts: Sequence[str], batch_size: int = 2
     return features
 
 
+def control_pairing(texts: Sequence[str], seed: int) -> np.ndarray:
+    """π with ``texts[π(i)] != texts[i]`` for every i: each image gets another image's text, never its own.
+
+    A derangement of the indices is not enough when texts repeat (a CSV with duplicate rows, two images
+    described alike): image i would meet its own text under another index. So the indices are grouped by
+    text (groups in a seeded random order, shuffled within) and position p is paired with position
+    p + g (mod N), g the size of the largest group: a shift by at least a group's length always leaves that
+    group. This needs g <= N / 2; otherwise no such pairing exists and the ValueError says which text
+    repeats.
+    """
+    n = len(texts)
+    rng = np.random.default_rng(seed)
+    groups: dict[str, list[int]] = {}
+    for index in rng.permutation(n):
+        groups.setdefault(texts[index], []).append(int(index))
+    largest = max(groups.values(), key=len)
+    if 2 * len(largest) > n:
+        raise ValueError(
+            f"the control pairs every image with another image's text, but {len(largest)} of the {n} images "
+            f"share the text {texts[largest[0]]!r}: fewer than half may share one text (duplicate rows?)"
+        )
+    keys = list(groups)
+    order = [groups[keys[k]] for k in rng.permutation(len(keys))]
+    positions = np.array([index for group in order for index in group])
+    other = np.empty(n, dtype=int)
+    other[positions] = np.roll(positions, -len(largest))
+    return other
+
+
 @torch.no_grad()
 def similarity_probe(
     backbone: FrozenCLIP,
@@ -110,7 +139,7 @@ def similarity_probe(
     """cos(x_i, t) for each image feature ``[N,D]`` and the texts of its description (module docstring).
 
     With ``control_seed`` (and N > 1) the control is computed too: image i against the description of image
-    π(i), where π is a random cyclic shift of a seeded permutation, so π(i) ≠ i for every i.
+    π(i), where π (:func:`control_pairing`) never gives an image a description equal to its own.
     """
     if image_features.dim() != 2 or image_features.shape[0] != len(descriptions) or not descriptions:
         raise ValueError(
@@ -136,9 +165,7 @@ def similarity_probe(
 
     result = probe(descriptions)
     if control_seed is not None and len(descriptions) > 1:
-        order = np.random.default_rng(control_seed).permutation(len(descriptions))
-        other = np.empty_like(order)
-        other[order] = np.roll(order, -1)  # image order[j] gets the description of order[j + 1]
+        other = control_pairing([d.full for d in descriptions], control_seed)
         result.mismatched = probe([descriptions[j] for j in other]).cosines()
     return result
 

@@ -1,6 +1,6 @@
 """Descriptions of real images for the similarity probe, read from a CSV file.
 
-The format (UTF-8, comma-separated, one header row)::
+The format (UTF-8, with or without the byte-order mark spreadsheets write; comma-separated; one header row)::
 
     image,class,description,part:colour,part:background
     images/0001.jpg,dog,a photo of a brown dog on green grass.,a photo of something brown.,a photo of grass.
@@ -14,19 +14,23 @@ The format (UTF-8, comma-separated, one header row)::
   empty cell when the image has no such factor. ``<factor>`` names the distribution in the figure.
 
 Every problem is reported with the file, the row (the file's line number) and the column before any image
-is encoded: a missing or unknown column, a short or long row, an empty required cell, a missing or
-unreadable image, a text longer than the text encoder's context.
+is encoded: a file that is not UTF-8, a missing or unknown column, a short or long row, an empty required
+cell, a row that repeats an earlier one, a missing or unreadable image, a text longer than the text
+encoder's context.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
 from causalvlm.backbones import FrozenCLIP
+from causalvlm.data.checks import read_text
 from causalvlm.evaluation.probe import Description
 
 REQUIRED_COLUMNS = ("image", "class", "description")
@@ -83,15 +87,31 @@ def _check_image(path: Path, line: int, image: Path) -> None:
         raise ValueError(f"{where}: not a readable image: {image} ({error})") from error
 
 
+def check_template(template: str) -> str:
+    """``template`` with exactly one ``{}`` slot (the class name) and no other braces; else ValueError."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"template {template!r} is not a format string ({error})") from None
+    if not fields:
+        raise ValueError(f"template {template!r} has no '{{}}' where the class name goes")
+    if fields != [""]:
+        raise ValueError(
+            f"template {template!r} has {len(fields)} slot(s) {['{' + f + '}' for f in fields]}; it needs "
+            "exactly one '{}' where the class name goes"
+        )
+    return template
+
+
 def read_probe_csv(path: str | Path, template: str = DEFAULT_TEMPLATE) -> list[ProbeRow]:
     """The rows of a probe CSV (format in the module docstring), every cell and image checked."""
     path = Path(path)
-    if "{}" not in template:
-        raise ValueError(f"template {template!r} has no '{{}}' where the class name goes")
+    check_template(template)
     if not path.is_file():
         raise FileNotFoundError(f"probe CSV not found: {path}")
     rows: list[ProbeRow] = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    seen: dict[tuple, int] = {}  # (image, texts) → the line that first had them
+    with io.StringIO(read_text(path), newline="") as handle:
         reader = csv.reader(handle)
         header = _check_header(path, next(reader, None))
         for cells in reader:
@@ -116,6 +136,18 @@ def read_probe_csv(path: str | Path, template: str = DEFAULT_TEMPLATE) -> list[P
                 if name.startswith(PART_PREFIX) and cell[name]
             }
             description = Description(cell["description"], template.format(cell["class"]), parts)
+            key = (
+                str(image.resolve()),
+                description.full,
+                description.class_prompt,
+                tuple(sorted(parts.items())),
+            )
+            if key in seen:
+                raise ValueError(
+                    f"{path}, row {line}: repeats row {seen[key]} (the same image and texts); a repeated row "
+                    "would count that image twice"
+                )
+            seen[key] = line
             rows.append(ProbeRow(image, description, line))
     if not rows:
         raise ValueError(f"{path}: no data rows after the header")

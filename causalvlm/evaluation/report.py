@@ -62,6 +62,8 @@ def build_payload(
     if protocol != "base2new":
         datasets = [d for d in datasets if d not in targets]
     figures = dict(FIGURES)
+    if not compute:  # drawn only when there is a compute report: results.json lists what is on disk
+        del figures["compute"]
     if probe is not None:
         figures["similarity_probe"] = PROBE_FIGURE
     return {

@@ -29,7 +29,7 @@ from causalvlm.training.protocols import (
     ProtocolRunner,
     load_backbone,
 )
-from causalvlm.training.trainer import build_trainer, fit, resolve_precision
+from causalvlm.training.trainer import build_trainer, fit, resolve_devices, resolve_precision
 
 __all__ = [
     "CROSS_DATASET_TARGETS",
@@ -55,6 +55,7 @@ __all__ = [
     "fit",
     "load_backbone",
     "method_spec",
+    "resolve_devices",
     "resolve_precision",
     "uses_cached_features",
     "warmup_cosine_factor",

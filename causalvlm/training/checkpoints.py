@@ -8,6 +8,7 @@ lists the differing settings — or when the checkpoint has already trained more
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,16 +100,30 @@ def save_checkpoint_atomically(trainer: pl.Trainer, path: str | Path) -> Path:
     temp = temp_path_for(path)
     # Every rank must pass the same path to the collective save; rank 0's temp name is the one written.
     temp = Path(trainer.strategy.broadcast(str(temp), src=0))
-    trainer.save_checkpoint(str(temp))
-    if trainer.is_global_zero:
-        try:
+    try:
+        trainer.save_checkpoint(str(temp))
+        if trainer.is_global_zero:
             with open(temp, "rb") as stream:
                 os.fsync(stream.fileno())
             os.replace(temp, path)
-        except BaseException:
+    except BaseException as error:
+        if trainer.is_global_zero:
             temp.unlink(missing_ok=True)
-            raise
+        if _write_failed(error):  # a full disk or a refused permission: name the file, keep the old one
+            code = getattr(error, "errno", None) or errno.EIO
+            raise OSError(
+                code, f"{getattr(error, 'strerror', None) or error} while writing {path} (left as it was)"
+            ) from error
+        raise
     return path
+
+
+def _write_failed(error: BaseException) -> bool:
+    """An OSError of the write (not a missing folder), or torch's writer failing (how torch.save reports a
+    full disk: ``RuntimeError: ... PytorchStreamWriter failed writing file ...``)."""
+    if isinstance(error, OSError):
+        return not isinstance(error, FileNotFoundError)
+    return isinstance(error, RuntimeError) and "PytorchStreamWriter failed" in str(error)
 
 
 __all__ = [

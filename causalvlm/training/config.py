@@ -49,7 +49,12 @@ CROSS_DATASET_TARGETS = (
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
 )  # fmt: skip
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "64-true")
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+# Lightning's precisions that a run here cannot honour, with the reason given when one is asked for.
+REFUSED_PRECISIONS = {
+    "64-true": "the frozen CLIP, its cached image features and the image checks are float32, so a float64 "
+    "run fails inside the first step; use '32-true' (full precision)",
+}
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # dataset builder arguments the experiment sets itself (dataset_options.<name>.root is checked on its own)
 DATASET_SET_BY_RUN = ("root", "num_shots", "seed", "subsample")
@@ -57,7 +62,7 @@ DATASET_SET_BY_RUN = ("root", "num_shots", "seed", "subsample")
 # alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
 # (training/rho_sweep.py) is the experiment about the spurious cue.
 WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
-WORLD_FIXED = ("root", "shots", "seed")  # make_task arguments the experiment sets itself
+WORLD_FIXED = ("shots", "seed")  # task arguments the experiment sets itself (worlds.task_parameters)
 # Training epochs when not given: CoOp's recipe for 16-shot base-to-new (the world demo runs as many).
 DEFAULT_MAX_EPOCHS = 10
 WORLD_OPTION_RANGES = worlds.WORLD_OPTION_RANGES
@@ -101,8 +106,10 @@ class TrainConfig:
     view_bank: int = 0
     enable_progress_bar: bool = False
     log_every_n_steps: int = 10
-    checkpoint_dir: str | None = None  # where last.ckpt goes; None disables checkpoints
-    log_dir: str | None = None  # the logger's directory; None disables logging to disk
+    # Where a single fit (training.fit) keeps last.ckpt and its CSV logs; None: none. An experiment sets both
+    # for each run (out/runs/<method>/<dataset>/seed<N>/{checkpoints,logs}) and refuses them in its settings.
+    checkpoint_dir: str | None = None
+    log_dir: str | None = None
     logger: str = "csv"  # csv | tensorboard | wandb (training/loggers.py); the last two when installed
     optim: OptimConfig = field(default_factory=OptimConfig)
 
@@ -121,6 +128,10 @@ class TrainConfig:
                 "strategy",
                 "must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), "
                 f"got {self.strategy!r}",
+            )
+        if self.precision in REFUSED_PRECISIONS:
+            raise ConfigError(
+                "precision", f"{self.precision!r} is not supported: {REFUSED_PRECISIONS[self.precision]}"
             )
         require_choice(self.precision, "precision", PRECISIONS)
         check_logger(self.logger)
@@ -179,8 +190,9 @@ class ExperimentConfig:
     resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
-    # make_task options over WORLD_TASK: rho, n_train_per_class, ..., and the world options noise_max,
-    # size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and results.json
+    # task options (worlds.task_parameters) over WORLD_TASK: rho, n_train_per_class, ..., and the world
+    # options noise_max, size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and
+    # results.json
     world: dict[str, Any] = field(default_factory=dict)
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
@@ -232,6 +244,14 @@ class ExperimentConfig:
             require_int(self.threads, "threads", minimum=1)
         self.data_root = expand_path(self.data_root, "data_root")
         self._check_world()
+        run_folders = {"checkpoint_dir": "checkpoints", "log_dir": "logs"}
+        for name, folder in run_folders.items():  # accepted and never read would be silently ignored
+            if getattr(self.train, name) is not None:
+                raise ConfigError(
+                    f"train.{name}",
+                    "is set by the experiment for each run (<out>/runs/<method>/<dataset>/seed<N>/"
+                    f"{folder}); choose where runs go with out",
+                )
 
     @property
     def runs_dir(self) -> str:
@@ -301,8 +321,8 @@ class ExperimentConfig:
                 options["root"] = expand_path(options["root"], f"dataset_options.{name}.root")
 
     def _check_world(self) -> None:
-        """``world`` holds make_task options (rho, n_test_per_class, ...); check them as make_task would."""
-        options = check_arguments(worlds.make_task, self.world, "world", exclude=WORLD_FIXED)
+        """``world`` holds task options (rho, n_test_per_class, ...); check them as make_task would."""
+        options = check_arguments(worlds.task_parameters, self.world, "world", exclude=WORLD_FIXED)
         if "rho" in options:
             require_number(options["rho"], "world.rho", minimum=0, maximum=1)
         if "n_test_per_class" in options:

@@ -8,11 +8,10 @@ With no options the experiment is the generated ShapeWorld task with the tiny CL
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
+from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.training.config import (
     WORLD_TASK,
     ExperimentConfig,
@@ -32,28 +32,64 @@ from causalvlm.training.config import (
     load_yaml,
     merge_settings,
 )
-from causalvlm.training.methods import METHODS, MethodSpec
+from causalvlm.training.methods import METHODS, MethodSpec, build_classifier
 from causalvlm.training.output_lock import (
     OutputLock,
     check_output_folder,
     clean_output_folder,
     clear_previous_outputs,
     describe_holder,
+    remove_report_files,
     sigterm_as_exit,
 )
 from causalvlm.training.preflight import check_backbone_options, preflight
 from causalvlm.training.protocols import ProtocolRunner
 from causalvlm.training.run_identity import backbone_identity
+from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
+from causalvlm.worlds.task_files import read_task_json
 
 
 def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, list[MethodSpec]]:
     """Check what the config points at (folders, files, weights, devices) before anything is loaded.
 
-    The config's own values were checked when it was built (:class:`ExperimentConfig`).
+    The config's own values were checked when it was built (:class:`ExperimentConfig`). Returns the config
+    the protocol runs (with ``make_world``, the world's root is its keyed folder, :func:`keyed_world`) and
+    the method specs.
     """
     preflight(config)
-    return config, config.method_specs()
+    protocol = keyed_world(config)
+    return protocol, protocol.method_specs()
+
+
+def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
+    """With ``make_world``, the config with the world read from (and written to) the folder keyed by its
+    parameters under its root (``<data_root>/worlds/<key>``): runs with other world options never share
+    its files. Without it, the world is read where it is (``<data_root>/shapeworld``)."""
+    if not config.make_world or "shapeworld" not in [*config.datasets, *(config.targets or [])]:
+        return config
+    options = dict(config.dataset_options.get("shapeworld", {}))
+    base = options.get("root", config.data_root)
+    options["root"] = str(
+        worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
+    )
+    return replace(config, dataset_options={**config.dataset_options, "shapeworld": options})
+
+
+def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
+    """Build every method's classifier once on ``backbone`` (placeholder classes, RNG state kept), so an
+    option only the built mediator can judge (CoCoOp's ``n_ctx``, MaPLe's ``depth`` against the towers'
+    layers) fails before the first run, not after earlier methods have trained and written theirs."""
+    with torch.random.fork_rng(devices=[]):
+        for index, spec in enumerate(specs):
+            try:
+                build_classifier(spec, backbone, PLACEHOLDER_CLASSES, DEFAULT_TEMPLATE)
+            except (ValueError, TypeError, KeyError) as error:
+                message = error.args[0] if error.args else str(error)
+                raise ConfigError(f"methods[{index}]", f"{spec.label}: {message}") from None
+
+
+PLACEHOLDER_CLASSES = ["first class", "second class"]
 
 
 def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
@@ -70,10 +106,10 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
         worlds.make_task(root, shots=protocol.shots, seed=1, **{**WORLD_TASK, **config.world})
     else:
         DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
-    task_file = Path(root) / WORLD_DIRNAME / "task.json"
-    if not task_file.is_file():
+    folder = Path(root) / WORLD_DIRNAME
+    if not (folder / "task.json").exists():
         return None
-    return {k: v for k, v in json.loads(task_file.read_text()).items() if k != "classnames"}
+    return {k: v for k, v in read_task_json(folder).items() if k != "classnames"}
 
 
 def world_root(protocol: ExperimentConfig) -> str:
@@ -115,15 +151,17 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
             _take_over(lock, config, log)
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        world = prepare_world(config, protocol)
         backbone = load_backbone(config.backbone, config.pretrained)
-        # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
-        # Computed before training (it needs none), so a task without recorded factors fails before any work.
-        on_world = "shapeworld" in protocol.datasets
-        probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
+        check_methods_build(specs, backbone)  # every method's options, before the world or a run is made
+        world = prepare_world(config, protocol)
         context = run_context(config, protocol, backbone, world)
         runner = ProtocolRunner(protocol, backbone, log=log, run_context=context)
         runner.prepare()  # every data and run-directory check, before anything is deleted or trained
+        # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
+        # Computed before training (it needs none), so a task without recorded factors fails before any work;
+        # after prepare(), whose image checks name a missing or damaged image file.
+        on_world = "shapeworld" in protocol.datasets
+        probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
                 log(f"--overwrite: removed {path}")
@@ -162,9 +200,11 @@ def _write_report(
         delta_vs=config.delta_vs,
         probe=probe,
     )
-    if world is not None:  # the generated world's task.json: which world the numbers come from
+    if world is not None:  # the generated world's task.json and folder: which world the numbers come from
         payload["world"] = _jsonable(world)
+        payload["world_folder"] = str(Path(world_root(protocol)) / WORLD_DIRNAME)
     if _rank() == 0:  # under DDP every rank runs this function; one writes
+        remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
 
 

@@ -164,17 +164,42 @@ def sigterm_as_exit() -> Iterator[None]:
 
 
 def check_output_folder(out: str | Path, resume: bool, overwrite: bool) -> None:
-    """Refuse a folder holding an earlier experiment's runs unless ``resume`` or ``overwrite``."""
+    """Refuse a folder holding an earlier experiment's runs or results unless ``resume`` or ``overwrite``.
+
+    An experiment that trains nothing (zero-shot only) leaves no ``runs/``, only its results: those count
+    as an earlier experiment too, so a plain rerun never replaces them.
+    """
     if resume and overwrite:
         raise ValueError("--resume and --overwrite exclude each other: continue the runs, or delete them")
-    runs = Path(out) / RUNS_NAME
-    if resume or overwrite or not runs.is_dir() or not any(runs.iterdir()):
+    if resume or overwrite:
         return
-    raise OutputExistsError(
-        f"--out {out} already holds the runs of an earlier experiment ({runs}); add --resume to continue "
-        "them (finished runs are reused, settings must match), --overwrite to delete them and start over, "
-        "or choose another --out"
-    )
+    runs = Path(out) / RUNS_NAME
+    if runs.is_dir() and any(runs.iterdir()):
+        raise OutputExistsError(
+            f"--out {out} already holds the runs of an earlier experiment ({runs}); add --resume to continue "
+            "them (finished runs are reused, settings must match), --overwrite to delete them and start "
+            "over, or choose another --out"
+        )
+    reports = report_files(out)
+    if reports:
+        raise OutputExistsError(
+            f"--out {out} already holds the results of an earlier experiment ({reports[0]}); add --overwrite "
+            "to replace them (or --resume to evaluate again and rewrite them), or choose another --out"
+        )
+
+
+def report_files(out: str | Path) -> list[Path]:
+    """The results files and figures an experiment writes that are in ``out`` now, results.json first."""
+    return [Path(out) / name for name in REPORT_FILES if (Path(out) / name).is_file()]
+
+
+def remove_report_files(out: str | Path) -> list[Path]:
+    """Delete the earlier results and figures in ``out`` (results.json first: it is what claims the rest),
+    so a new report never sits beside figures the new experiment did not draw; returns what went."""
+    removed = report_files(out)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def clean_output_folder(out: str | Path) -> list[Path]:
@@ -192,11 +217,7 @@ def clear_previous_outputs(out: str | Path) -> list[Path]:
     if runs.exists():
         shutil.rmtree(runs)
         removed.append(runs)
-    for name in REPORT_FILES:
-        if (out / name).is_file():
-            (out / name).unlink()
-            removed.append(out / name)
-    return removed
+    return removed + remove_report_files(out)
 
 
 __all__ = [
@@ -207,5 +228,7 @@ __all__ = [
     "check_output_folder",
     "clean_output_folder",
     "clear_previous_outputs",
+    "remove_report_files",
+    "report_files",
     "sigterm_as_exit",
 ]

@@ -14,7 +14,7 @@ import os
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import open_clip
@@ -36,6 +36,7 @@ def preflight(config: ExperimentConfig) -> None:
     check_backbone_options(config.backbone, config.pretrained)
     check_scm(config.scm)
     check_devices(config.train)
+    check_trainer(config.train)
 
 
 # ---------------------------------------------------------------------------------------------- folders
@@ -52,6 +53,19 @@ def check_folder_writable(path: str | Path, key: str) -> None:
     if not ancestor.is_dir():
         raise ConfigError(key, f"{path} lies under {ancestor}, which is a file, not a folder")
     check_writable(ancestor, key, path)
+
+
+def check_file_writable(path: str | Path, key: str) -> None:
+    """``path`` can be written as a file: not a folder, and its folder exists or can be created, writable."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigError(key, f"{path} is a folder; give a file name")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(key, f"{path} lies under {ancestor}, which is a file, not a folder")
+    check_writable(ancestor, key, target.parent)
 
 
 def check_writable(folder: Path, key: str, asked: str | Path) -> None:
@@ -213,13 +227,42 @@ def check_devices(train: TrainConfig) -> None:
         raise ConfigError("train.devices", f"asks for {train.devices} GPUs; {available} visible here")
 
 
+def check_trainer(train: TrainConfig) -> None:
+    """Lightning accepts accelerator, devices, strategy and precision together (an FSDP strategy on CPU,
+    DeepSpeed not installed, ...): a Trainer is built here, as each run builds it, and dropped."""
+    import warnings
+
+    import pytorch_lightning as pl
+
+    from causalvlm.training.trainer import resolve_precision
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pl.Trainer(
+                accelerator=train.accelerator, devices=train.devices, strategy=train.strategy,
+                precision=cast(Any, resolve_precision(train)), logger=False, enable_checkpointing=False,
+                enable_progress_bar=False, enable_model_summary=False,
+            )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 (Lightning raises several types; each is a refusal here)
+        key = "train.strategy" if train.strategy != "auto" else "train.accelerator"
+        message = " ".join(str(error).split())
+        raise ConfigError(
+            key,
+            f"Lightning refuses accelerator={train.accelerator!r}, devices={train.devices!r}, "
+            f"strategy={train.strategy!r} here: {message}",
+        ) from None
+
+
 __all__ = [
     "can_download",
     "check_backbone_options",
     "check_data_roots",
     "check_devices",
+    "check_file_writable",
     "check_folder_writable",
     "check_scm",
+    "check_trainer",
     "preflight",
     "weights_cached",
 ]

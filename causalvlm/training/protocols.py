@@ -54,7 +54,7 @@ from causalvlm.training.methods import (
 )
 from causalvlm.training.run_dirs import RunDirectory, classifier_record
 from causalvlm.training.run_identity import split_digest, weights_sha256
-from causalvlm.training.trainer import fit, resolve_precision
+from causalvlm.training.trainer import fit, resolve_devices, resolve_precision
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset
 
 # Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
@@ -206,7 +206,7 @@ class ProtocolRunner:
             "train": {
                 "max_epochs": tc.max_epochs,
                 "batch_size": tc.batch_size,
-                "devices": tc.devices,
+                "devices": resolve_devices(tc),
                 "precision": resolve_precision(tc),
                 "validate_every_epoch": tc.validate_every_epoch,
                 "val_every_n_epochs": tc.val_every_n_epochs,
@@ -270,8 +270,8 @@ class ProtocolRunner:
             train.template,
             cfg.backbone,
             cfg.pretrained,
-            self._root(dataset),
-            cfg.dataset_options.get(dataset, {}),
+            self._root(dataset),  # a dataset's own ``root`` option is recorded here, not among its options
+            {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"},
             cfg.resolved_targets(),
             cfg.train.eval_batch_size,
         )

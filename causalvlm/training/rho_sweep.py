@@ -33,6 +33,24 @@ def check_rhos(rhos: Sequence[float]) -> list[float]:
     return [float(r) for r in rhos]
 
 
+def rho_folder(rho: float) -> str:
+    """The folder (under ``out``) of one value of the sweep: ``rho_0.5``."""
+    return f"rho_{rho:g}"
+
+
+def check_rho_folders(rhos: Sequence[float]) -> None:
+    """Values that print alike (:func:`rho_folder`) would write one folder twice: ValueError naming both."""
+    folders: dict[str, float] = {}
+    for rho in rhos:
+        tag = rho_folder(rho)
+        if tag in folders:
+            raise ValueError(
+                f"rho values {folders[tag]!r} and {rho!r} write to the same folder {tag}; give values that "
+                "differ within 6 significant digits"
+            )
+        folders[tag] = rho
+
+
 def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
     """Everything a sweep needs, checked before the first run: the ρ values, the world, the config."""
     rhos = check_rhos(rhos)
@@ -44,27 +62,28 @@ def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
         raise ValueError("the rho sweep writes one world per rho: make_world must be true")
     if "rho" in config.world:
         raise ValueError("world.rho is what the sweep varies (--rho); remove it from the settings")
+    check_rho_folders(rhos)
     validate_experiment(config)  # bad options fail before the first run, not after it
     for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
-        check_output_folder(Path(config.out) / f"rho_{rho:g}", config.resume, config.overwrite)
+        check_output_folder(Path(config.out) / rho_folder(rho), config.resume, config.overwrite)
     return rhos
 
 
 def sweep_rho(
     config: ExperimentConfig, rhos: Sequence[float], log: Callable[[str], None] = print
 ) -> list[dict]:
-    """Run ``config`` once per ρ (its own world under ``data_root/rho_<ρ>`` and output under
-    ``out/rho_<ρ>``); write ``out/sweep.json``, ``out/sweep.md`` and ``out/rho_sweep.png``; return the rows.
+    """Run ``config`` once per ρ (its own world, keyed by its parameters under ``data_root``, and output
+    under ``out/rho_<ρ>``); write ``out/sweep.json``, ``out/sweep.md`` and ``out/rho_sweep.png``; return
+    the rows.
     """
     rhos = check_sweep(config, rhos)
     out = Path(config.out)
     rows = []
     for rho in rhos:
-        tag = f"rho_{rho:g}"
+        tag = rho_folder(rho)
         run_config = replace(
             config,
             world={**config.world, "rho": rho},
-            data_root=str(Path(config.data_root) / tag),
             out=str(out / tag),
         )
         log(f"[sweep] rho = {rho:g}")

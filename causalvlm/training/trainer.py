@@ -34,11 +34,27 @@ EXPECTED_WARNINGS = (
 
 
 def resolve_precision(config: TrainConfig) -> str:
-    """ "auto" → bf16 autocast when training on CUDA (the paper's mixed precision), fp32 otherwise."""
-    if config.precision != "auto":
-        return config.precision
+    """The precision the Trainer will run with, which is what a run records.
+
+    "auto" → bf16 autocast when training on CUDA (the paper's mixed precision), fp32 otherwise. On CPU
+    Lightning replaces "16-mixed" (fp16 AMP needs CUDA) with "bf16-mixed"; so does this function, so a run
+    records what it ran, not what was asked (tests/training/test_precision.py compares it with Lightning).
+    """
     on_gpu = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
-    return "bf16-mixed" if on_gpu else "32-true"
+    if config.precision == "auto":
+        return "bf16-mixed" if on_gpu else "32-true"
+    if config.precision == "16-mixed" and not on_gpu:
+        return "bf16-mixed"
+    return config.precision
+
+
+def resolve_devices(config: TrainConfig) -> int:
+    """The number of devices the Trainer will use, which is what a run records ("auto": every visible GPU
+    when training on CUDA, else one CPU process, as Lightning decides)."""
+    if config.devices != "auto":
+        return int(config.devices)
+    on_gpu = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return torch.cuda.device_count() if on_gpu else 1
 
 
 def build_trainer(

@@ -5,6 +5,7 @@ Importing this package registers the ``"shapeworld"`` dataset in :data:`causalvl
 
 from __future__ import annotations
 
+from causalvlm.data.base import DATASETS
 from causalvlm.worlds.captions import CaptionConfig, caption
 from causalvlm.worlds.corpus import CaptionedBatches, RenderedImages, render_images
 from causalvlm.worlds.factors import (
@@ -28,6 +29,8 @@ from causalvlm.worlds.task import (
     build_shapeworld,
     load_factors,
     make_task,
+    task_parameters,
+    world_root,
 )
 from causalvlm.worlds.tiny_clip import (
     TINY_CLIP_ARCH,
@@ -37,6 +40,8 @@ from causalvlm.worlds.tiny_clip import (
     register_tiny_clip,
 )
 from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
+
+DATASETS.register("shapeworld")(build_shapeworld)
 
 __all__ = [
     "BACKGROUND_COLOURS",
@@ -64,6 +69,8 @@ __all__ = [
     "create_tiny_clip",
     "load_factors",
     "make_task",
+    "task_parameters",
+    "world_root",
     "register_tiny_clip",
     "render",
     "render_images",

@@ -24,11 +24,12 @@ few-shot + base/new machinery as CoOp's datasets (base = the first ⌈C/2⌉ sha
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
+import warnings
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from causalvlm.data.base import DATASETS, DatasetSplits, check_subsample, classnames_by_label
+from causalvlm.cli import CheckedParser, integer, number, seed, text
+from causalvlm.data.base import DatasetSplits, check_subsample, classnames_by_label
 from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
-from causalvlm.worlds.factors import Factors, WorldOptions, sample_factors
+from causalvlm.worlds.factors import WORLD_OPTION_RANGES, Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
+from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
 
 DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
@@ -67,6 +70,7 @@ TEMPLATE_STARTS = (
     "a photo of a large yellow",
     "a photo of a large",
 )
+DEFAULT_SHOTS = 16  # CoOp's K
 N_TRAIN_PER_CLASS = 64  # the training pool each seed's K-shot set is drawn from (4 × CoOp's 16 shots)
 
 
@@ -135,10 +139,9 @@ def _write_split(folder: Path, split: str, factors: list[Factors], entries: list
         factor_rows[rel] = asdict(f)
 
 
-def make_task(
-    root: str | os.PathLike,
+def task_parameters(
     rho: float = 0.0,
-    shots: int = 16,
+    shots: int = DEFAULT_SHOTS,
     seed: int = 1,
     n_test_per_class: int = 50,
     n_val_per_class: int = 4,
@@ -147,16 +150,13 @@ def make_task(
     noise_max: float | None = None,
     size_scale: float | None = None,
     rotation_range: float | None = None,
-) -> DatasetSplits:
-    """Write the shape task to ``<root>/shapeworld`` (reused if made with the same parameters); load it.
+) -> dict[str, Any]:
+    """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
 
-    Training-pool and validation factors come from the world's structural equations with the spurious edge
-    ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0. ``seed`` fixes the world (its
-    images); the returned splits hold the K-shot training set drawn from the pool with the same ``seed``.
-    ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
-    ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
-    the default), recorded in ``task.json``.
+    ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
     """
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"rho must be in [0, 1], got {rho!r}")
     given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
     world = world_options(**{k: v for k, v in given.items() if v is not None})
     pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
@@ -166,51 +166,96 @@ def make_task(
             f"shots={shots}, n_train_per_class={pool}, n_test_per_class={n_test_per_class}, "
             f"n_val_per_class={n_val_per_class}"
         )
+    return _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
+
+
+def world_root(data_root: str | os.PathLike, **task: Any) -> Path:
+    """The folder under ``data_root`` for the task :func:`make_task` makes with ``task``: keyed by its
+    parameters (``<data_root>/worlds/<key>``), so worlds with other options never share its files."""
+    return keyed_root(data_root, task_parameters(**task))
+
+
+def make_task(root: str | os.PathLike, **task: Any) -> DatasetSplits:
+    """Write the shape task to ``<root>/shapeworld`` (reused if made with the same parameters); load it.
+
+    ``task`` holds the keyword arguments of :func:`task_parameters` (rho, shots, seed, pool sizes, the
+    spurious factor, world options). Training-pool and validation factors come from the world's structural
+    equations with the spurious edge ``shape → spurious_factor`` of strength ρ; test factors with ρ = 0.
+    ``seed`` fixes the world (its images); the returned splits hold the K-shot training set drawn from the
+    pool with the same ``seed``.
+    ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
+    ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
+    the default), recorded in ``task.json``.
+
+    The folder is checked and written under ``<root>/.shapeworld.lock``: a second process making the same
+    task waits, then reuses it. A folder that is damaged (a missing, empty or truncated image, a truncated
+    ``task.json``, ``factors.json`` or split file) or was made with other parameters is rebuilt, with a
+    warning that says why. :func:`world_root` gives a ``root`` of its own to every set of parameters.
+    """
+    params = task_parameters(**task)
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"task root folder {root} does not exist")
-    params = _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
     folder = root / DATASET_DIRNAME
-    task_file = folder / "task.json"
-    if not (task_file.is_file() and json.loads(task_file.read_text()) == params):
-        rng = np.random.default_rng([seed, 6])  # 6: the issue this world belongs to; separates the streams
-        classes = np.arange(len(SHAPE_NAMES))
-        train = sample_factors(rng, np.repeat(classes, pool), rho, spurious_factor, world)
-        val = sample_factors(rng, np.repeat(classes, n_val_per_class), rho, spurious_factor, world)
-        test = sample_factors(rng, np.repeat(classes, n_test_per_class), 0.0, spurious_factor, world)
-        # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
-        tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
-        try:
-            split: dict[str, list] = {}
-            factor_rows: dict[str, dict] = {}
-            for name, factors in (("train", train), ("val", val), ("test", test)):
-                split[name] = []
-                _write_split(tmp, name, factors, split[name], factor_rows)
-            (tmp / SPLIT_FILE).write_text(json.dumps(split))
-            (tmp / "factors.json").write_text(json.dumps(factor_rows))
-            (tmp / "task.json").write_text(json.dumps(params, indent=2))
-            if folder.exists():
-                old = Path(tempfile.mkdtemp(prefix=".shapeworld-old-", dir=root))
-                os.replace(folder, old / DATASET_DIRNAME)
-                shutil.rmtree(old)
-            os.replace(tmp, folder)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
-    return build_shapeworld(str(root), num_shots=shots, seed=seed)
+    with task_lock(root):
+        reason = damage(folder, params, SPLIT_FILE, IMAGE_DIRNAME)
+        if reason is not None:
+            if reason not in ("missing", "made with other parameters"):
+                warnings.warn(f"rebuilding the world task in {folder}: {reason}", stacklevel=2)
+            _write_task(root, folder, params)
+    return build_shapeworld(str(root), num_shots=task.get("shots", DEFAULT_SHOTS), seed=params["seed"])
+
+
+def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
+    """Draw and render the task ``params`` describes into a temp folder beside ``folder``, then swap it in."""
+    world = WorldOptions(**params["world_options"])
+    rho, spurious_factor = params["rho"], params["spurious_factor"]
+    rng = np.random.default_rng([params["seed"], 6])  # 6: the issue this world belongs to; separates streams
+    classes = np.arange(len(SHAPE_NAMES))
+    train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
+    val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
+    test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
+    # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
+    tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
+    try:
+        split: dict[str, list] = {}
+        factor_rows: dict[str, dict] = {}
+        for name, factors in (("train", train), ("val", val), ("test", test)):
+            split[name] = []
+            _write_split(tmp, name, factors, split[name], factor_rows)
+        (tmp / SPLIT_FILE).write_text(json.dumps(split))
+        (tmp / "factors.json").write_text(json.dumps(factor_rows))
+        (tmp / "task.json").write_text(json.dumps(params, indent=2))
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=".shapeworld-old-", dir=root))
+            os.replace(folder, old / DATASET_DIRNAME)
+            shutil.rmtree(old)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def load_factors(root: str | os.PathLike, splits: DatasetSplits | None = None) -> dict[str, Factors]:
     """The generative factors of every image of the task at ``root``, keyed by absolute image path."""
     folder = Path(root) / DATASET_DIRNAME
-    path = Path(require_file(str(folder / "factors.json"), "ShapeWorld factor file"))
+    path = folder / "factors.json"
+    rows = read_json_file(path, "ShapeWorld factor file")
     image_dir = folder / IMAGE_DIRNAME
-    return {str(image_dir / rel): Factors(**row) for rel, row in json.loads(path.read_text()).items()}
+    try:
+        return {str(image_dir / rel): Factors(**row) for rel, row in rows.items()}
+    except (AttributeError, TypeError) as error:
+        raise ValueError(
+            f"ShapeWorld factor file {path} is damaged (not factors by image: {error})"
+        ) from None
 
 
-@DATASETS.register("shapeworld")
 def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: str = "all") -> DatasetSplits:
-    """shapeworld: a task written by :func:`make_task` (or ``python -m causalvlm.worlds.task``) under root."""
+    """shapeworld: a task written by :func:`make_task` (or ``python -m causalvlm.worlds.task``) under root.
+
+    Registered as ``"shapeworld"`` by ``causalvlm/worlds/__init__.py``, not here: run as a script
+    (``python -m``) this module is executed a second time, and a second registration is an error.
+    """
     check_subsample(subsample)
     folder = os.path.join(os.path.abspath(os.path.expanduser(str(root))), DATASET_DIRNAME)
     if not os.path.isfile(os.path.join(folder, SPLIT_FILE)):
@@ -237,41 +282,52 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write a ShapeWorld shape-classification task to disk.")
-    parser.add_argument("--root", required=True, help="folder that will hold shapeworld/")
-    parser.add_argument("--rho", type=float, default=0.0, help="strength of the spurious cue in training")
-    parser.add_argument("--shots", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--n-train-per-class", type=int, help=f"training pool (default {N_TRAIN_PER_CLASS})")
-    parser.add_argument("--n-test-per-class", type=int, default=50)
-    parser.add_argument("--spurious-factor", default="object_colour")
+def main(argv: list[str] | None = None) -> int:
+    parser = CheckedParser(description="Write a ShapeWorld shape-classification task to disk.")
+    parser.add_argument(
+        "--root", type=text("a folder"), required=True, help="folder that will hold shapeworld/"
+    )
+    parser.add_argument(
+        "--rho",
+        type=number(0.0, 1.0),
+        default=0.0,
+        help="strength of the spurious cue in training, in [0, 1]",
+    )
+    parser.add_argument("--shots", type=integer(1), default=16)
+    parser.add_argument("--seed", type=seed, default=1)
+    parser.add_argument(
+        "--n-train-per-class", type=integer(1), help=f"training pool (default {N_TRAIN_PER_CLASS})"
+    )
+    parser.add_argument("--n-test-per-class", type=integer(1), default=50)
+    parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     for option in fields(WorldOptions):
+        low, high = WORLD_OPTION_RANGES[option.name]
         parser.add_argument(
             f"--{option.name.replace('_', '-')}",
-            type=float,
-            help=f"world option (default {getattr(TASK_OPTIONS, option.name)})",
+            type=number(low, high),
+            help=f"world option in [{low:g}, {high:g}] (default {getattr(TASK_OPTIONS, option.name)})",
         )
-    args = parser.parse_args(argv)
+    args = parser.parse_checked(argv, folders=("root",))
     options = {
         f.name: getattr(args, f.name) for f in fields(WorldOptions) if getattr(args, f.name) is not None
     }
+    task = dict(
+        rho=args.rho, shots=args.shots, seed=args.seed, n_test_per_class=args.n_test_per_class,
+        spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class, **options,
+    )  # fmt: skip
+    try:
+        task_parameters(**task)  # every value checked before the folder is made
+        sample_factors(np.random.default_rng(0), np.zeros(0, int), 0.0, args.spurious_factor)
+    except ValueError as error:
+        parser.error(str(error))
     Path(args.root).mkdir(parents=True, exist_ok=True)
-    splits = make_task(
-        args.root,
-        args.rho,
-        args.shots,
-        args.seed,
-        args.n_test_per_class,
-        spurious_factor=args.spurious_factor,
-        n_train_per_class=args.n_train_per_class,
-        **options,
-    )
+    splits = make_task(args.root, **task)
     print(
         f"{Path(args.root) / DATASET_DIRNAME}: {splits.num_classes} classes, {len(splits.train_x)} train, "
         f"{len(splits.val)} val, {len(splits.test)} test"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,13 +21,14 @@ smallest. Admissible: zero-shot accuracy within 1.5 points of "a photo of a", an
 
 from __future__ import annotations
 
-import argparse
 import itertools
+import sys
 
 import torch
 from world_validation import quiet, runner_for, validation_splits, validation_world
 
 from causalvlm.aggregators.opinions import opinion_from_evidence
+from causalvlm.cli import CheckedParser, integer, text
 from causalvlm.mediators.soft_prompt import SoftPrompt
 from causalvlm.worlds.captions import OPENERS
 from causalvlm.worlds.factors import OBJECT_COLOURS, SIZES
@@ -73,12 +74,18 @@ def measure(backbone, classnames, features, labels) -> dict[str, dict[str, float
 
 
 def pick(rows: dict[str, dict], m: int) -> list[str]:
+    """M greedy most-different admissible starts, the reference first; ValueError when M < 1 or when fewer
+    than M starts are admissible (a study never prints a result for an M it could not pick)."""
+    if m < 1:
+        raise ValueError(f"M must be an integer >= 1, got {m}")
     floor = rows[REFERENCE]["zs acc"] - MAX_ACCURACY_DROP
     admissible = [
         p
         for p, r in rows.items()
         if p.startswith(REFERENCE) and r["zs acc"] >= floor and r["u"] <= MAX_UNCERTAINTY
     ]
+    if len({REFERENCE, *admissible}) < m:
+        raise ValueError(f"M = {m}: only {len({REFERENCE, *admissible})} starts are admissible")
     chosen = [REFERENCE]
     while len(chosen) < m:
 
@@ -91,11 +98,13 @@ def pick(rows: dict[str, dict], m: int) -> list[str]:
     return chosen
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default="outputs/validation-world")
-    p.add_argument("--templates", nargs="+", type=int, default=[4, 8])
-    args = p.parse_args(argv)
+def main(argv: list[str] | None = None) -> int:
+    p = CheckedParser(description=__doc__)
+    p.add_argument("--root", type=text("a folder"), default="outputs/validation-world")
+    p.add_argument(
+        "--templates", nargs="+", type=integer(1), default=[4, 8], help="values of M, integers >= 1"
+    )
+    args = p.parse_checked(argv, folders=("root",), distinct=("templates",))
     quiet()
     validation_world(args.root)
     runner, _ = runner_for({"methods": ["zeroshot"], "seeds": [1]})
@@ -107,7 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     for phrase, r in sorted(rows.items(), key=lambda item: -item[1]["cos t0"]):
         print(f"| {phrase} | {r['cos t0']:.3f} | {r['zs acc']:.1f} | {r['u']:.3f} |")
     for m in args.templates:
-        chosen = pick(rows, m)
+        try:
+            chosen = pick(rows, m)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"\nM = {m}: {chosen}")
         print("pairwise cosine of the chosen starts:")
         for a in chosen:
@@ -116,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
                 for b in chosen
             )
             print(f"  {a:28s} {cells}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,19 +17,22 @@ Nothing here reads a test split (see world_validation.py).
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 from world_validation import (
     quiet,
     runner_for,
+    study_parser,
     train_on_validation,
     validation_splits,
     validation_world,
 )
 
+from causalvlm.cli import number
 from causalvlm.evaluation.metrics import evaluate_features, harmonic_mean
 from causalvlm.training.methods import build_classifier, method_spec
+from causalvlm.worlds import WORLD_OPTION_RANGES
 
 ZERO_SHOT_CEILING = 75.0  # the chosen world is the least noisy one with zero-shot base accuracy below this
 
@@ -44,12 +47,14 @@ def zero_shot(runner, root: Path) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default="outputs/validation-worlds")
-    p.add_argument("--noise", nargs="+", type=float, default=[0.08, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4])
-    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    args = p.parse_args(argv)
+def main(argv: list[str] | None = None) -> int:
+    p = study_parser(__doc__, "outputs/validation-worlds")
+    low, high = WORLD_OPTION_RANGES["noise_max"]  # the range run.py's world.noise_max accepts
+    p.add_argument(
+        "--noise", nargs="+", type=number(low, high), default=[0.08, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4],
+        help=f"noise_max values, in [{low:g}, {high:g}]",
+    )  # fmt: skip
+    args = p.parse_checked(argv, folders=("root",), distinct=("seeds", "noise"))
     quiet()
     runner, specs = runner_for({"seeds": args.seeds})
     print("| noise_max | zero-shot base | zero-shot new |\n|---|---|---|")
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
             chosen = root, noise
     if chosen is None:
         print(f"no world has zero-shot base accuracy below {ZERO_SHOT_CEILING} %; add noisier levels")
-        return
+        return 0
     root, noise = chosen
     print(f"\nchosen: noise_max = {noise:g}\n")
     print("| method | seed | base | new | HM |\n|---|---|---|---|---|")
@@ -85,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         new = sum(r[1] for r in rows) / len(rows)
         hm = harmonic_mean(base, new)
         print(f"| {label} | mean | {base:.1f} | {new:.1f} | {hm:.1f} |", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,13 +19,20 @@ Every number comes from validation images (see world_validation.py); ``--json FI
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 from collections.abc import Sequence
 from statistics import mean
 
-from world_validation import quiet, runner_for, train_on_validation, validation_world
+from world_validation import (
+    quiet,
+    runner_for,
+    study_parser,
+    train_on_validation,
+    validation_world,
+)
 
+from causalvlm.cli import text
+from causalvlm.evaluation.atomic import atomic_write_json
 from causalvlm.mediators.augmentations import AUGMENTATIONS, register_view_set
 from causalvlm.training.methods import method_spec
 from causalvlm.worlds import TEMPLATE_STARTS
@@ -100,22 +107,20 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default="outputs/validation-world")
-    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+def main(argv: list[str] | None = None) -> int:
+    p = study_parser(__doc__, "outputs/validation-world")
     p.add_argument("--views", nargs="+", choices=list(VIEW_SETS), help="labels of VIEW_SETS (default: all)")
-    p.add_argument("--json", help="also write the per-seed rows to this file")
-    args = p.parse_args(argv)
+    p.add_argument("--json", type=text("a file"), help="also write the per-seed rows to this file")
+    args = p.parse_checked(argv, folders=("root",), files=("json",), distinct=("seeds", "views"))
     quiet()
     validation_world(args.root)
     chosen = {k: v for k, v in VIEW_SETS.items() if not args.views or k in args.views}
     rows = study(args.root, args.seeds, chosen)
     if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(rows, handle, indent=1)
+        atomic_write_json(args.json, rows)
     print(table(rows))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,37 +18,61 @@ from pathlib import Path
 from PIL import Image
 
 import causalvlm.worlds as worlds
+from causalvlm.cli import CheckedParser, integer, seed, text
 from causalvlm.data import Datum
 from causalvlm.evaluation.atomic import atomic_write_json
 from causalvlm.evaluation.features import encode_images
 from causalvlm.evaluation.plots import plot_similarity_probe
 from causalvlm.evaluation.probe import encode_pil, similarity_probe, world_descriptions
-from causalvlm.evaluation.probe_csv import DEFAULT_TEMPLATE, check_text_lengths, read_probe_csv
+from causalvlm.evaluation.probe_csv import (
+    DEFAULT_TEMPLATE,
+    check_template,
+    check_text_lengths,
+    read_probe_csv,
+)
 from causalvlm.training.experiment import check_backbone_options
 from causalvlm.training.protocols import load_backbone
 
 
+def _template(value: str) -> str:
+    try:
+        return check_template(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--csv", help="real images: a CSV of image, class, description, part:<factor>... columns")
+    p = CheckedParser(description=__doc__)
     p.add_argument(
-        "--template", default=DEFAULT_TEMPLATE, help="class-only prompt for --csv (default: %(default)r)"
+        "--csv",
+        type=text("a CSV file"),
+        help="real images: a CSV of image, class, description, part:<factor>...",
     )
-    p.add_argument("--images", type=int, default=1200, help="world: number of images to render")
-    p.add_argument("--seed", type=int, default=10_000, help="world: seed of the rendered images")
-    p.add_argument("--backbone", default=str(worlds.TINY_CLIP_CONFIG), help="open_clip arch or config JSON")
-    p.add_argument("--pretrained", default=str(worlds.TINY_CLIP_CHECKPOINT), help="tag, checkpoint or none")
-    p.add_argument("--control-seed", type=int, default=0, help="seed of the mismatched-text control")
-    p.add_argument("--out", default="outputs/probe", help="output folder")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--template",
+        type=_template,
+        default=DEFAULT_TEMPLATE,
+        help="class-only prompt for --csv (%(default)r)",
+    )
+    p.add_argument("--images", type=integer(2), default=1200, help="world: number of images to render (>= 2)")
+    p.add_argument("--seed", type=seed, default=10_000, help="world: seed of the rendered images")
+    p.add_argument(
+        "--backbone", type=text("an architecture or .json file"), default=str(worlds.TINY_CLIP_CONFIG),
+        help="open_clip arch or config JSON",
+    )  # fmt: skip
+    p.add_argument(
+        "--pretrained", type=text("a checkpoint file, a tag or none"),
+        default=str(worlds.TINY_CLIP_CHECKPOINT), help="tag, checkpoint or none",
+    )  # fmt: skip
+    p.add_argument("--control-seed", type=seed, default=0, help="seed of the mismatched-text control")
+    p.add_argument("--out", type=text("a folder"), default="outputs/probe", help="output folder")
+    return p.parse_checked(argv, folders=("out",), distinct=())
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv)  # a bad option, or an --out that cannot be written, exits here with status 2
     pretrained = None if args.pretrained in ("none", "None") else args.pretrained
     try:
-        if args.csv is None and args.images < 2:
-            raise ValueError(f"--images must be at least 2, got {args.images}")
         check_backbone_options(args.backbone, pretrained)
         rows = read_probe_csv(args.csv, args.template) if args.csv else None
         backbone = load_backbone(args.backbone, pretrained)
@@ -60,16 +84,21 @@ def main(argv: list[str] | None = None) -> int:
             data = worlds.render_images(args.images, seed=args.seed)
             descriptions = world_descriptions(data.factors)
             features = encode_pil(backbone, [Image.fromarray(image) for image in data.images])
+        result = similarity_probe(backbone, features, descriptions, control_seed=args.control_seed)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    result = similarity_probe(backbone, features, descriptions, control_seed=args.control_seed)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     source = args.csv or f"ShapeWorld, {args.images} rendered images (seed {args.seed})"
     summary = {"source": source, "backbone": args.backbone, "pretrained": pretrained, **result.summary()}
-    atomic_write_json(out / "probe.json", summary)
-    plot_similarity_probe(result, out / "similarity_probe.png")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "probe.json").unlink(missing_ok=True)  # probe.json is written last, after what it describes
+        plot_similarity_probe(result, out / "similarity_probe.png")
+        atomic_write_json(out / "probe.json", summary)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{'text':<20} {'mean cos':>9} {'std':>7} {'other image':>12}")
     for kind, entry in summary["cosine"].items():
         control = entry.get("mismatched_mean")

@@ -11,25 +11,36 @@ between them, against the same gap for zero-shot CLIP, is what the shortcut is w
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
-from world_validation import quiet, runner_for, validation_splits, validation_world
+from world_validation import (
+    quiet,
+    runner_for,
+    study_parser,
+    validation_splits,
+    validation_world,
+)
+
+from causalvlm.cli import number
+from causalvlm.training.rho_sweep import check_rho_folders, rho_folder
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default="outputs/validation-worlds")
-    p.add_argument("--rho", nargs="+", type=float, default=[0.0, 1.0])
-    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    args = p.parse_args(argv)
+def main(argv: list[str] | None = None) -> int:
+    p = study_parser(__doc__, "outputs/validation-worlds")
+    p.add_argument("--rho", nargs="+", type=number(0.0, 1.0), default=[0.0, 1.0], help="values in [0, 1]")
+    args = p.parse_checked(argv, folders=("root",), distinct=("seeds",))
+    try:
+        check_rho_folders(args.rho)
+    except ValueError as error:
+        p.error(f"argument --rho: {error}")
     quiet()
     runner, specs = runner_for({"seeds": args.seeds})
-    interventional = Path(args.root) / "rho_0"
+    interventional = Path(args.root) / rho_folder(0.0)
     validation_world(interventional, rho=0.0)
     print("| ρ | method | base, confounded val | base, interventional val | gap |\n|---|---|---|---|---|")
     for rho in args.rho:
-        root = Path(args.root) / f"rho_{rho:g}"
+        root = Path(args.root) / rho_folder(rho)
         validation_world(root, rho=rho)
         for spec in specs:
             confounded, do = [], []
@@ -42,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
                 do.append(results["do"].accuracy)
             c, d = sum(confounded) / len(confounded), sum(do) / len(do)
             print(f"| {rho:g} | {spec.label} | {c:.1f} | {d:.1f} | {c - d:+.1f} |", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from causalvlm.cli import CheckedParser, seed, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.data.splits import read_split_json, subsample_classes
 from causalvlm.training.config import build_experiment
@@ -26,6 +27,16 @@ from causalvlm.worlds import make_task
 from causalvlm.worlds.task import DATASET_DIRNAME, IMAGE_DIRNAME, SPLIT_FILE
 
 VAL_PER_CLASS = 50
+
+
+# ---------------------------------------------------------------------------------------------- options
+def study_parser(description: str, root: str) -> CheckedParser:
+    """The checked parser of a study: each option once, values typed and in range, ``--root`` and
+    ``--seeds`` as every study takes them."""
+    parser = CheckedParser(description=description)
+    parser.add_argument("--root", type=text("a folder"), default=root, help="folder of the validation worlds")
+    parser.add_argument("--seeds", nargs="+", type=seed, default=[1, 2, 3], help="integers in [0, 2^32)")
+    return parser
 
 
 def quiet() -> None:

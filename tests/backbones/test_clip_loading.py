@@ -188,3 +188,16 @@ def test_the_default_run_does_not_call_the_shipped_checkpoint_random(caplog):
     with caplog.at_level(logging.WARNING):
         load_backbone(defaults.backbone, None)
     assert any("initialized randomly" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_checkpoint_with_nan_or_infinite_weights_is_named(tiny_clip, tiny_config, tmp_path, bad):
+    """It loaded, and the first forward pass said "logits contain NaN" without naming the file."""
+    state = dict(tiny_clip.model.state_dict())
+    state["ln_final.weight"] = state["ln_final.weight"].clone().fill_(bad)
+    path = tmp_path / "diverged.pt"
+    torch.save(state, path)
+    with pytest.raises(
+        ValueError, match=r"checkpoint .*diverged\.pt holds NaN or infinite weights in ln_final"
+    ):
+        FrozenCLIP.from_checkpoint(path, arch=tiny_config)

@@ -96,3 +96,66 @@ def test_unwritable_cache_folder_warns_and_still_samples(tmp_path: Path, monkeyp
 def test_zero_shots_is_not_a_sample(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="num_shots must be >= 1"):
         load_or_sample_fewshot(str(tmp_path), 0, 1, never_called, None)
+
+
+CLASSNAMES = ["class 0", "class 1", "class 2"]
+
+
+def _edited_cache(tmp_path: Path, entry_index: int, entry: list) -> Path:
+    """A valid cache for (2 shots, seed 1) whose train entry ``entry_index`` is replaced by ``entry``."""
+    load_or_sample_fewshot(str(tmp_path), 2, 1, lambda: pool(tmp_path), classnames=CLASSNAMES)
+    path = Path(fewshot_cache_path(str(tmp_path), 2, 1))
+    cache = json.loads(path.read_text())
+    cache["train"][entry_index] = entry
+    path.write_text(json.dumps(cache))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            ["c0/0.jpg", 1.7, "class 0", 0],
+            r"train\[1\] has a non-integer label 1\.7",
+        ),  # int() made it class 1
+        (["c0/0.jpg", 1.0, "class 1", 0], r"train\[1\] has a non-integer label 1\.0"),
+        (["c0/0.jpg", True, "class 1", 0], r"train\[1\] has a non-integer label True"),
+        (["c0/0.jpg", -1, "class 0", 0], r"train\[1\] has a negative label -1"),
+        (["c0/0.jpg", 3, "class 0", 0], r"train\[1\] has the label 3, out of range for 3 classes"),
+        (["c0/0.jpg", "x", "class 0", 0], r"train\[1\] has a non-integer label 'x'"),
+        (["c0/0.jpg", None, "class 0", 0], r"train\[1\] has a non-integer label None"),
+        (["c0/0.jpg", "class 0", 0], r"train\[1\] is malformed"),  # the label is missing
+        (["c0/0.jpg", 2, "class 0", 0], r"train\[1\] has the label 2 with class name 'class 0'"),
+        ([3, 0, "class 0", 0], r"train\[1\] has a non-string path"),
+    ],
+)
+def test_a_bad_label_in_a_cache_is_named_with_the_file_and_entry(tmp_path: Path, entry, message) -> None:
+    path = _edited_cache(tmp_path, 1, entry)
+    with pytest.raises(ValueError, match=message) as raised:
+        load_or_sample_fewshot(str(tmp_path), 2, 1, never_called, classnames=CLASSNAMES)
+    assert str(path) in str(raised.value)
+
+
+def test_a_digit_string_label_in_a_cache_reads_as_that_label(tmp_path: Path) -> None:
+    """As in split files: "1" is the integer 1 written as text, not a guess."""
+    _edited_cache(tmp_path, 1, ["c0/0.jpg", "0", "class 0", 0])
+    train, _ = load_or_sample_fewshot(str(tmp_path), 2, 1, never_called, classnames=CLASSNAMES)
+    assert train[1].label == 0
+
+
+def test_a_dataset_checks_its_cache_against_its_classes(data_root: Path) -> None:
+    """The registered builders pass their class names, so an edited cache of a real layout is refused."""
+    from coop_fake_trees import make_split_json_tree
+
+    from causalvlm.data import DATASETS
+
+    folder = make_split_json_tree(data_root, "dtd") / "dtd"
+    splits = DATASETS.build("dtd", root=str(data_root), num_shots=1, seed=1, check_num_classes=False)
+    path = Path(fewshot_cache_path(str(folder), 1, 1))
+    cache = json.loads(path.read_text())
+    cache["train"][0][1] = len(splits.classnames)
+    path.write_text(json.dumps(cache))
+    with pytest.raises(
+        ValueError, match=rf"{path}: train\[0\] has the label {len(splits.classnames)}, out of"
+    ):
+        DATASETS.build("dtd", root=str(data_root), num_shots=1, seed=1, check_num_classes=False)

@@ -67,3 +67,32 @@ def test_split_file_that_is_not_json_is_named(tmp_path: Path) -> None:
     path.write_text("[]")
     with pytest.raises(ValueError, match=r"split_zhou_X\.json: expected an object"):
         read_split_json(str(path), "/images")
+
+
+# ---------------------------------------------------------------------------------------------- encodings
+def test_a_split_file_with_a_byte_order_mark_reads(tmp_path: Path) -> None:
+    path = tmp_path / "split.json"
+    text = json.dumps({"train": [["a.jpg", 0, "cat"]], "val": [], "test": []})
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    train, _, _ = read_split_json(str(path), str(tmp_path))
+    assert train[0].classname == "cat"
+
+
+def test_a_latin1_split_file_names_the_file_and_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "split.json"
+    text = json.dumps({"train": [["a.jpg", 0, "café"]], "val": [], "test": []}, ensure_ascii=False)
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"split.json: is not UTF-8 text \(byte 0xe9 .*Latin-1"):
+        read_split_json(str(path), str(tmp_path))
+
+
+def test_a_class_list_with_a_byte_order_mark_keeps_its_first_name(tmp_path: Path) -> None:
+    """A BOM made the first wnid '\\ufeffn01440764', so the first class went missing."""
+    from causalvlm.data.imagenet import read_classnames
+
+    path = tmp_path / "classnames.txt"
+    path.write_bytes(b"\xef\xbb\xbfn01440764 tench\nn01443537 goldfish\n")
+    assert read_classnames(str(path)) == {"n01440764": "tench", "n01443537": "goldfish"}
+    path.write_bytes("n01440764 tench\nn01443537 poisson doré\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"classnames.txt: is not UTF-8 text"):
+        read_classnames(str(path))

@@ -15,6 +15,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.evaluation.plots import plot_similarity_probe
 from causalvlm.evaluation.probe import (
     Description,
+    control_pairing,
     encode_pil,
     probe_world_task,
     similarity_probe,
@@ -214,3 +215,65 @@ def test_the_script_reports_a_bad_csv_before_loading_anything(micro_clip_path, t
     assert _script().main(argv) == 2
     assert "no 'part:<factor>' column" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- repeated texts, encodings
+@pytest.mark.parametrize("seed", range(25))
+def test_the_control_never_gives_an_image_its_own_text_even_when_texts_repeat(seed):
+    """Duplicate rows made the control compare an image with its own text under another index."""
+    texts = ["a", "a", "a", "b", "b", "c", "d", "e"]
+    other = control_pairing(texts, seed)
+    assert all(texts[other[i]] != texts[i] for i in range(len(texts)))
+    assert sorted(other) == list(range(len(texts)))  # a permutation: every text is used once
+
+
+def test_the_control_with_repeated_texts_on_real_features(backbone):
+    descriptions = [
+        Description(t, "c.", {"p": t}) for t in ["one.", "one.", "two.", "three.", "one.", "four."]
+    ]
+    features = backbone.encode_text([d.full for d in descriptions])
+    result = similarity_probe(backbone, features, descriptions, control_seed=0)
+    assert np.all(result.mismatched["full description"] < 1 - 1e-4)
+
+
+def test_a_control_is_refused_when_most_images_share_one_text():
+    with pytest.raises(ValueError, match=r"3 of the 4 images share the text 'same'"):
+        control_pairing(["same", "same", "x", "same"], 0)
+
+
+ROW = "images/0.png,dog,a dog.,red.\n"
+
+
+def test_a_repeated_csv_row_is_named(tmp_path):
+    path = _csv(tmp_path, "image,class,description,part:a\n" + ROW + "images/1.png,cat,a cat.,blue.\n" + ROW)
+    with pytest.raises(ValueError, match=r"probe.csv, row 4: repeats row 2 \(the same image and texts\)"):
+        read_probe_csv(path)
+
+
+def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path):
+    """Spreadsheets write UTF-8 CSVs with a BOM; it was read as part of the first column's name."""
+    path = _csv(tmp_path, "")
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert [row.line for row in read_probe_csv(path)] == [2, 4]
+
+
+def test_a_latin1_csv_names_the_file_and_the_encoding(tmp_path):
+    path = _csv(tmp_path, "")
+    path.write_bytes(
+        ("image,class,description,part:a\nimages/0.png,café,un café.,brûlé.\n").encode("latin-1")
+    )
+    with pytest.raises(ValueError, match=r"probe.csv: is not UTF-8 text \(byte 0xe9 at offset \d+; Latin-1"):
+        read_probe_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("a {} of a {}.", r"has 2 slot\(s\) \['\{\}', '\{\}'\]; it needs exactly one"),
+        ("a photo of a {name}.", r"has 1 slot\(s\) \['\{name\}'\]"),
+        ("a photo of a {.", "is not a format string"),
+    ],
+)
+def test_a_template_needs_exactly_one_slot(tmp_path, template, message):
+    with pytest.raises(ValueError, match=message):
+        read_probe_csv(_csv(tmp_path, GOOD), template=template)

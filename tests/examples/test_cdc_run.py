@@ -182,6 +182,13 @@ def test_cross_dataset_protocol_evaluates_every_target(micro_clip_path, jpeg_roo
             == payload["results"][label]["imagefolder"]["acc"]["mean"]
         )
     assert "| Method | shapeworld | imagefolder | Average (targets) |" in (out / "results.md").read_text()
+    # the world's folder is keyed by its parameters, and results.json says which folder it was
+    folder = Path(payload["world_folder"])
+    assert folder.parent.parent == tmp_path / "world" / "worlds" and (folder / "task.json").is_file()
+    assert (
+        json.loads((folder / "task.json").read_text())["n_test_per_class"]
+        == payload["world"]["n_test_per_class"]
+    )
 
 
 @pytest.mark.parametrize("protocol", ["base2new", "cross-dataset"])

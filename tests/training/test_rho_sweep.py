@@ -54,9 +54,9 @@ def test_small_sweep_writes_one_run_per_rho_and_the_figure(micro_clip_path, tmp_
     saved = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert saved["rhos"] == [0.0, 0.9] and saved["rows"] == rows
     assert (tmp_path / "sweep" / "rho_sweep.png").stat().st_size > 0
-    # each ρ has its own world with the asked-for strength
-    task = json.loads((tmp_path / "data" / "rho_0.9" / "shapeworld" / "task.json").read_text())
-    assert task["rho"] == 0.9
+    # each ρ has its own world with the asked-for strength, in a folder keyed by the world's parameters
+    tasks = sorted((tmp_path / "data" / "worlds").glob("*/shapeworld/task.json"))
+    assert sorted(json.loads(path.read_text())["rho"] for path in tasks) == [0.0, 0.9]
     # A second sweep into the same folder is refused before its first run, naming the way on.
     before = (tmp_path / "sweep" / "sweep.json").stat().st_mtime_ns
     with pytest.raises(ValueError, match=r"rho_0 already holds the runs of an earlier experiment.*--resume"):
