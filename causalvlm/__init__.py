@@ -17,15 +17,15 @@ _LAZY = {
     "load_graph": "causalvlm.scm",
     "DiscreteSCM": "causalvlm.scm",
     "DiscreteFrontDoor": "causalvlm.estimators",
-    "load_run": "causalvlm.training.saved_run",
-    "open_run": "causalvlm.training.saved_run",
+    "load_run": "causalvlm.experiments.saved_run",
+    "open_run": "causalvlm.experiments.saved_run",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from causalvlm.classifier import FrontDoorClassifier
     from causalvlm.estimators import DiscreteFrontDoor
+    from causalvlm.experiments.saved_run import load_run, open_run
     from causalvlm.scm import SCM, DiscreteSCM, load_graph
-    from causalvlm.training.saved_run import load_run, open_run
 
 __all__ = [
     "FrontDoorClassifier",

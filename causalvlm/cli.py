@@ -63,7 +63,7 @@ class CheckedParser(argparse.ArgumentParser):
         """Parse, then check what the options point at, before any work: each of ``folders`` can be
         created and written, each of ``files`` (when given) can be written as a file, each list in
         ``distinct`` (when given) holds no value twice. A problem exits with status 2 naming the option."""
-        from causalvlm.training.preflight import check_file_writable, check_folder_writable
+        from causalvlm.experiments.preflight import check_file_writable, check_folder_writable
 
         namespace = self.parse_args(args)
         options = {dest: "--" + dest.replace("_", "-") for dest in (*folders, *files, *distinct)}

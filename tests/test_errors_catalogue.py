@@ -32,7 +32,7 @@ import torch
 from helpers import replace_options, write_micro_clip
 from PIL import Image
 
-from causalvlm.training.checkpoints import RUN_KEY
+from causalvlm.runs.checkpoints import RUN_KEY
 
 CATALOGUE = Path(__file__).parents[1] / "docs" / "errors.md"
 EXAMPLES = Path(__file__).parents[1] / "examples" / "cdc"
@@ -288,10 +288,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from causalvlm.data import DATASETS, read_split_json
     from causalvlm.data.fewshot import load_or_sample_fewshot
     from causalvlm.estimators.discrete_frontdoor import frontdoor_adjustment
+    from causalvlm.experiments import method_spec
+    from causalvlm.experiments.config import ExperimentConfig, OptimConfig, TrainConfig
+    from causalvlm.experiments.rho_sweep import check_rhos, check_sweep
     from causalvlm.mediators.augmentations import register_view_set
-    from causalvlm.training import method_spec
-    from causalvlm.training.config import ExperimentConfig, OptimConfig, TrainConfig
-    from causalvlm.training.rho_sweep import check_rhos, check_sweep
     from causalvlm.worlds.pretrain import PretrainConfig
 
     folder = tmp_path_factory.mktemp("api")
@@ -385,7 +385,7 @@ def test_api_row(row, api):
 def test_resume_row(row, finished_run, monkeypatch, tmp_path, capsys):
     """The row's damage and options applied to a copy of the finished run: refused with its message before
     any training (the fit is a trap), and the output folder left exactly as it was."""
-    import causalvlm.training.experiment as experiment
+    import causalvlm.experiments.experiment as experiment
 
     base, source = finished_run
     out = tmp_path / "out"

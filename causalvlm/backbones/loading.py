@@ -71,7 +71,7 @@ def pretrained_source(pretrained: str | Path | None) -> Literal["none", "file", 
     A file is an existing path (a folder too, so that it is refused as "a folder", not as an unknown tag), a
     path with a folder separator, or a name with a checkpoint ending (:data:`CHECKPOINT_SUFFIXES`); anything
     else is an open_clip pretrained tag (e.g. ``"openai"``). The loader and both option checks
-    (:func:`check_backbone_options`, ``causalvlm.training.preflight``) ask this one function.
+    (:func:`check_backbone_options`, ``causalvlm.experiments.preflight``) ask this one function.
     """
     if pretrained is None or str(pretrained).lower() == "none":
         return "none"

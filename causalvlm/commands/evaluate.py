@@ -27,10 +27,10 @@ import causalvlm.worlds  # noqa: F401  (registers the "shapeworld" dataset)
 from causalvlm.cli import CheckedParser, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.evaluation.atomic import atomic_write_json
-from causalvlm.training.config import PROTOCOLS
-from causalvlm.training.output_lock import RUNS_NAME
-from causalvlm.training.run_dirs import CONFIG_NAME
-from causalvlm.training.saved_run import evaluate_saved, open_run, read_run_records
+from causalvlm.experiments.config import PROTOCOLS
+from causalvlm.experiments.saved_run import evaluate_saved, open_run, read_run_records
+from causalvlm.runs.output_lock import RUNS_NAME
+from causalvlm.runs.run_dirs import CONFIG_NAME
 
 
 def build_parser() -> CheckedParser:

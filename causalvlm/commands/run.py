@@ -7,7 +7,7 @@
 
 ``python examples/cdc/run.py`` (same options) and ``python -m causalvlm run`` are the same command.
 
-Options override the YAML file, which overrides the defaults (causalvlm.training.config.ExperimentConfig).
+Options override the YAML file, which overrides the defaults (causalvlm.experiments.config.ExperimentConfig).
 Every option may be given once; every setting is checked before any data is written or model built.
 Writes DIR/results.json, DIR/results.md and the figures (see docs/pipeline.md and docs/errors.md).
 """
@@ -23,13 +23,13 @@ from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
+from causalvlm.experiments.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
+from causalvlm.experiments.experiment import run_experiment, validate_experiment
+from causalvlm.experiments.method_specs import METHODS, TEST_VIEW_POLICIES, MethodSpec
+from causalvlm.experiments.protocols import PROTOCOLS
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.methods import get_method
-from causalvlm.training.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
-from causalvlm.training.experiment import run_experiment, validate_experiment
 from causalvlm.training.loggers import LOGGERS
-from causalvlm.training.methods import METHODS, TEST_VIEW_POLICIES, MethodSpec
-from causalvlm.training.protocols import PROTOCOLS
 from causalvlm.validation import ConfigError
 
 # Each option → the ExperimentConfig key it sets (dotted below "train"); also names the option in errors.

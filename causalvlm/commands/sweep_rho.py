@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
-from causalvlm.training.config import ExperimentConfig, build_experiment
-from causalvlm.training.rho_sweep import check_sweep, sweep_rho
+from causalvlm.experiments.config import ExperimentConfig, build_experiment
+from causalvlm.experiments.rho_sweep import check_sweep, sweep_rho
 from causalvlm.validation import ConfigError
 
 SWEEP_DEFAULTS = {"out": "outputs/sweep", "data_root": "outputs/sweep-data"}

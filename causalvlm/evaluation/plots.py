@@ -237,7 +237,7 @@ def plot_rho_sweep(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """Base, new and HM accuracy on the interventional test split against ρ, one line per method.
 
     ``rows`` are ``{"rho", "method", "base", "base_std", "new", "new_std", "hm", "hm_std"}`` records (see
-    :func:`causalvlm.training.rho_sweep.sweep_rho`); error bars are ± std over seeds.
+    :func:`causalvlm.experiments.rho_sweep.sweep_rho`); error bars are ± std over seeds.
     """
     figure = Figure(figsize=(12, 4.0))
     panels = dict(zip(("base", "new", "hm"), figure.subplots(1, 3), strict=True))

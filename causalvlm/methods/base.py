@@ -28,7 +28,7 @@ ENTRY_POINT_GROUP = "causalvlm.methods"
 class Method:
     """One results-table method: a name, its preset, and its traits.
 
-    ``preset`` holds the :class:`~causalvlm.training.methods.MethodSpec` fields the method fixes:
+    ``preset`` holds the :class:`~causalvlm.experiments.method_specs.MethodSpec` fields the method fixes:
     ``mediator``, ``templates``, ``aggregator``, ``augmentation``, ``weights`` (loss term → weight, summed
     by the classifier as Σ_k w_k R_k), ``shared_view``, ``trains``, ``mediator_options``,
     ``aggregator_options``.

@@ -1,63 +1,32 @@
-"""Prompt tuning with PyTorch Lightning, the paper's method presets and evaluation protocols."""
+"""Lightning training: the LightningModule, the DataModule, the trainer, callbacks, loggers, the view bank.
+
+This room knows how to fit prompts; it knows no experiment (:mod:`causalvlm.experiments`) and keeps its
+records through :mod:`causalvlm.runs`.
+"""
 
 from __future__ import annotations
 
-from causalvlm.training.callbacks import TrainThroughput
-from causalvlm.training.config import ExperimentConfig, OptimConfig, TrainConfig
-from causalvlm.training.datamodule import (
-    EpochSeededSampler,
-    FeatureDataset,
-    PromptDataModule,
-    SeededViewsDataset,
-)
-from causalvlm.training.methods import (
-    METHODS,
-    MethodSpec,
-    build_classifier,
-    build_test_transform,
-    build_view_transform,
-    method_spec,
-    uses_cached_features,
-    with_templates,
-)
-from causalvlm.training.module import PromptTuningModule, warmup_cosine_factor
-from causalvlm.training.protocols import (
-    CROSS_DATASET_TARGETS,
-    CROSS_DOMAIN_TARGETS,
-    PROTOCOLS,
-    ProtocolOutput,
-    ProtocolRunner,
-    load_backbone,
-)
-from causalvlm.training.trainer import build_trainer, fit, resolve_devices, resolve_precision
+import importlib
+from typing import Any
 
-__all__ = [
-    "CROSS_DATASET_TARGETS",
-    "CROSS_DOMAIN_TARGETS",
-    "METHODS",
-    "PROTOCOLS",
-    "EpochSeededSampler",
-    "ExperimentConfig",
-    "FeatureDataset",
-    "MethodSpec",
-    "OptimConfig",
-    "PromptDataModule",
-    "PromptTuningModule",
-    "ProtocolOutput",
-    "ProtocolRunner",
-    "SeededViewsDataset",
-    "TrainConfig",
-    "TrainThroughput",
-    "build_classifier",
-    "build_test_transform",
-    "build_trainer",
-    "build_view_transform",
-    "fit",
-    "load_backbone",
-    "method_spec",
-    "resolve_devices",
-    "resolve_precision",
-    "uses_cached_features",
-    "warmup_cosine_factor",
-    "with_templates",
-]
+_LAZY = {
+    "TrainThroughput": "causalvlm.training.callbacks",
+    "EpochSeededSampler": "causalvlm.training.datamodule",
+    "FeatureDataset": "causalvlm.training.datamodule",
+    "PromptDataModule": "causalvlm.training.datamodule",
+    "SeededViewsDataset": "causalvlm.training.datamodule",
+    "PromptTuningModule": "causalvlm.training.module",
+    "warmup_cosine_factor": "causalvlm.training.module",
+    "build_trainer": "causalvlm.training.trainer",
+    "fit": "causalvlm.training.trainer",
+    "resolve_devices": "causalvlm.training.trainer",
+    "resolve_precision": "causalvlm.training.trainer",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'causalvlm.training' has no attribute {name!r}")

@@ -7,7 +7,7 @@ logger, and only once that window is full — a few-shot epoch has a handful of 
 whole-fit figure a program can read; :class:`TrainThroughput` gives the compute report one number per fit
 (images over the time spent inside training steps). Lightning's checkpoint save writes to a temp file in the
 system temp folder and then moves it, which is a copy, not an atomic rename, when that folder is on another
-file system, and does not fsync; hence :func:`~causalvlm.training.checkpoints.save_checkpoint_atomically`
+file system, and does not fsync; hence :func:`~causalvlm.runs.checkpoints.save_checkpoint_atomically`
 (temp file beside the target, fsync, ``os.replace``).
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-from causalvlm.training.checkpoints import RUN_KEY, save_checkpoint_atomically
-from causalvlm.training.run_identity import fingerprint
+from causalvlm.runs.checkpoints import RUN_KEY, save_checkpoint_atomically
+from causalvlm.runs.run_identity import fingerprint
 
 
 class EpochCheckpoint(pl.Callback):

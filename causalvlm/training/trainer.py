@@ -19,9 +19,9 @@ import pytorch_lightning as pl
 import torch
 
 from causalvlm.classifier import FrontDoorClassifier
+from causalvlm.experiments.config import TrainConfig
+from causalvlm.runs.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
 from causalvlm.training.callbacks import EpochCheckpoint, TrainThroughput
-from causalvlm.training.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
-from causalvlm.training.config import TrainConfig
 from causalvlm.training.datamodule import PromptDataModule
 from causalvlm.training.loggers import build_logger
 from causalvlm.training.module import PromptTuningModule

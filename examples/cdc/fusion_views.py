@@ -33,8 +33,8 @@ from world_validation import (
 
 from causalvlm.cli import text
 from causalvlm.evaluation.atomic import atomic_write_json
+from causalvlm.experiments.method_specs import method_spec
 from causalvlm.mediators.augmentations import AUGMENTATIONS, register_view_set
-from causalvlm.training.methods import method_spec
 from causalvlm.worlds import TEMPLATE_STARTS
 
 VIEW_SETS = {  # label → the view of template 1..4

@@ -30,8 +30,8 @@ from causalvlm.evaluation.probe_csv import (
     check_text_lengths,
     read_probe_csv,
 )
-from causalvlm.training.experiment import check_backbone_options
-from causalvlm.training.protocols import load_backbone
+from causalvlm.experiments.experiment import check_backbone_options
+from causalvlm.experiments.protocols import load_backbone
 
 
 def _template(value: str) -> str:

@@ -23,7 +23,7 @@ from world_validation import (
 )
 
 from causalvlm.cli import number
-from causalvlm.training.rho_sweep import check_rho_folders, rho_folder
+from causalvlm.experiments.rho_sweep import check_rho_folders, rho_folder
 
 
 def main(argv: list[str] | None = None) -> int:

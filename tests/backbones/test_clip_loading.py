@@ -174,8 +174,8 @@ def test_the_default_run_does_not_call_the_shipped_checkpoint_random(caplog):
     """The backbone of ``examples/cdc/run.py`` with no options is the shipped tiny CLIP checkpoint, loaded
     right after open_clip builds the empty model: no "initialized randomly" line. ``--pretrained none`` (truly
     random) still logs it."""
-    from causalvlm.training.config import ExperimentConfig
-    from causalvlm.training.protocols import load_backbone
+    from causalvlm.experiments.config import ExperimentConfig
+    from causalvlm.experiments.protocols import load_backbone
     from causalvlm.worlds import TINY_CLIP_CHECKPOINT
 
     defaults = ExperimentConfig()

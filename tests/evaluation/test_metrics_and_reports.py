@@ -22,8 +22,8 @@ from causalvlm.evaluation import (
     summarize,
     write_report,
 )
+from causalvlm.experiments import build_classifier, method_spec
 from causalvlm.scm import load_graph
-from causalvlm.training import build_classifier, method_spec
 
 
 def test_harmonic_mean():

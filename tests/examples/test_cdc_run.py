@@ -279,7 +279,7 @@ def test_bad_config_files_are_named(tmp_path, capsys):
 
 
 def test_delta_vs_from_yaml_and_command_line(tmp_path):
-    from causalvlm.training.experiment import build_experiment, validate_experiment
+    from causalvlm.experiments.experiment import build_experiment, validate_experiment
 
     config = tmp_path / "delta.yaml"
     config.write_text(yaml.safe_dump({"delta_vs": "coop", "methods": ["zeroshot", "coop", "cdc"]}))
@@ -297,7 +297,7 @@ def test_protocol_choice_is_checked_by_the_parser(capsys):
 
 
 def test_paper_configs_parse_and_validate():
-    from causalvlm.training.experiment import build_experiment
+    from causalvlm.experiments.experiment import build_experiment
 
     for path in sorted((RUN_PY.parent / "configs").glob("*.yaml")):
         config = build_experiment(path, {"data_root": "/data"})

@@ -19,7 +19,7 @@ import torch
 import yaml
 from helpers import write_jpeg_dataset
 
-from causalvlm.training.checkpoints import RUN_KEY
+from causalvlm.runs.checkpoints import RUN_KEY
 
 REPO = Path(__file__).parents[2]
 RUN_PY = REPO / "examples" / "cdc" / "run.py"

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from test_cdc_run import base_args, run
 
-from causalvlm.training.config import world_recipe
-from causalvlm.training.output_lock import LOCK_NAME, OutputLock, sigterm_as_exit
+from causalvlm.experiments.config import world_recipe
+from causalvlm.runs.output_lock import LOCK_NAME, OutputLock, sigterm_as_exit
 
 RUN = Path("runs") / "coop" / "imagefolder" / "seed1"
 

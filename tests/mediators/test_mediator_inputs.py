@@ -128,8 +128,8 @@ def test_every_augmentation_pickles_for_worker_processes(name):
 
 
 def test_a_registered_view_set_gives_template_m_its_named_view(image, monkeypatch):
+    from causalvlm.experiments import method_spec
     from causalvlm.mediators.augmentations import register_view_set
-    from causalvlm.training import method_spec
 
     monkeypatch.setattr(AUGMENTATIONS, "_factories", dict(AUGMENTATIONS._factories))  # keep it local
     name = register_view_set("views:identity+gray", ["identity", "gray"])

@@ -11,9 +11,9 @@ import pytest
 import torch
 import yaml
 
-from causalvlm.training import build_classifier, method_spec
-from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.methods import for_backbone
+from causalvlm.experiments import build_classifier, method_spec
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.method_specs import for_backbone
 
 RUN_PY = Path(__file__).parents[2] / "examples" / "cdc" / "run.py"
 CLASSES = ["dog", "cat", "bird"]

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from causalvlm import FrontDoorClassifier
+from causalvlm.experiments import method_spec
 from causalvlm.methods import get_method
 from causalvlm.methods.kgcoop import KGCOOP_WEIGHT, KgCoOpMediator
-from causalvlm.training import method_spec
 
 CLASSES = ["dog", "hot air balloon", "great crested grebe", "x"]
 TEMPLATE = "a photo of a {}, a type of pet."

@@ -12,14 +12,14 @@ import pytest
 import torch
 
 from causalvlm import FrontDoorClassifier
+from causalvlm.experiments import method_spec
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.method_specs import METHODS, MethodSpec, loss_terms_of
 from causalvlm.mediators import MEDIATORS, CoOpMediator
 from causalvlm.methods import METHOD_REGISTRY, Method, get_method, load_plugins, method_names
-from causalvlm.training import method_spec
-from causalvlm.training.checkpoints import ResumeError
-from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.methods import METHODS, MethodSpec, loss_terms_of
-from causalvlm.training.run_dirs import RunDirectory
-from causalvlm.training.run_identity import fingerprint
+from causalvlm.runs.checkpoints import ResumeError
+from causalvlm.runs.run_dirs import RunDirectory
+from causalvlm.runs.run_identity import fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fingerprints_before_plugins.json"

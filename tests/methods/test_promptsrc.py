@@ -15,14 +15,14 @@ import torch.nn.functional as F
 import yaml
 
 from causalvlm import FrontDoorClassifier
+from causalvlm.experiments import method_spec
+from causalvlm.experiments.method_specs import for_backbone
 from causalvlm.methods.promptsrc import (
     SCL_WEIGHTS,
     GaussianPromptAggregation,
     PromptSRCMediator,
     gaussian_epoch_weights,
 )
-from causalvlm.training import method_spec
-from causalvlm.training.methods import for_backbone
 
 CLASSES = ["dog", "hot air balloon", "great crested grebe", "x"]
 ANCHORS = ["a photo of a {}.", "a bad photo of the {}.", "art of the {}."]

@@ -7,9 +7,9 @@ import pytest
 import torch
 from helpers import BASE_CLASSES, NEW_CLASSES
 
-from causalvlm.training import ExperimentConfig, ProtocolRunner, TrainConfig, method_spec
-from causalvlm.training import protocols as protocols_module
-from causalvlm.training.methods import METHODS, PRESETS, for_backbone, train_config_for
+from causalvlm.experiments import ExperimentConfig, ProtocolRunner, TrainConfig, method_spec
+from causalvlm.experiments import protocols as protocols_module
+from causalvlm.experiments.method_specs import METHODS, PRESETS, for_backbone, train_config_for
 from causalvlm.validation import ConfigError
 
 

@@ -11,11 +11,11 @@ from lightning_helpers import StopAfterEpochs
 from test_prompt_training import _train
 
 from causalvlm.data import DATASETS
-from causalvlm.training import method_spec
-from causalvlm.training.checkpoints import RUN_KEY, ResumeError, read_checkpoint
+from causalvlm.experiments import method_spec
+from causalvlm.runs.checkpoints import RUN_KEY, ResumeError, read_checkpoint
+from causalvlm.runs.run_dirs import RunDirectory, RunExistsError
+from causalvlm.runs.run_identity import differences, fingerprint, flatten, split_digest
 from causalvlm.training.module import FROZEN_PREFIX
-from causalvlm.training.run_dirs import RunDirectory, RunExistsError
-from causalvlm.training.run_identity import differences, fingerprint, flatten, split_digest
 
 RUN_CONFIG = {"method": {"method": "coop", "beta": 0.0}, "shots": 4, "train": {"max_epochs": 3}}
 

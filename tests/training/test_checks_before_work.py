@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from helpers import write_jpeg_dataset, write_micro_clip
 
-import causalvlm.training.experiment as experiment
-from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.rho_sweep import check_sweep
+import causalvlm.experiments.experiment as experiment
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.rho_sweep import check_sweep
 from causalvlm.validation import ConfigError
 
 RUN_PY = Path(__file__).parents[2] / "examples" / "cdc" / "run.py"
@@ -72,7 +72,7 @@ def test_a_later_methods_options_fail_before_the_first_run(
 def test_the_check_builds_leave_the_random_state_alone(backbone):
     import torch
 
-    from causalvlm.training.methods import method_spec
+    from causalvlm.experiments.method_specs import method_spec
 
     torch.manual_seed(5)
     expected = torch.rand(3)

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-import causalvlm.training as training
+import causalvlm.experiments as experiments
 from causalvlm.cli import CheckedParser, integer
-from causalvlm.training.config import (
+from causalvlm.experiments.config import (
     ExperimentConfig,
     OptimConfig,
     TrainConfig,
@@ -16,12 +16,12 @@ from causalvlm.training.config import (
     config_from_layers,
     merge_layers,
 )
-from causalvlm.training.methods import MethodSpec, method_spec
+from causalvlm.experiments.method_specs import MethodSpec, method_spec
 from causalvlm.validation import ConfigError, check_type
 
 
 def test_one_configuration_with_one_set_of_defaults():
-    assert not hasattr(training, "ProtocolConfig")  # the runner takes the experiment's own config
+    assert not hasattr(experiments, "ProtocolConfig")  # the runner takes the experiment's own config
     config = ExperimentConfig()
     assert config.data_root == "outputs/data" and config.datasets == ["shapeworld"]
     assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc[aug=aug1-colour]"]
@@ -33,7 +33,7 @@ def test_one_configuration_with_one_set_of_defaults():
 def test_world_yaml_spells_out_the_default_run():
     from pathlib import Path
 
-    from causalvlm.training.config import build_experiment
+    from causalvlm.experiments.config import build_experiment
 
     yaml = Path(__file__).parents[2] / "examples" / "cdc" / "configs" / "world.yaml"
     written, default = build_experiment(yaml), ExperimentConfig()

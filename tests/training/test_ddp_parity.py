@@ -13,17 +13,14 @@ import torch
 
 from causalvlm.data import DATASETS
 from causalvlm.evaluation import FeatureCache, evaluate_features
-from causalvlm.training import (
-    FeatureDataset,
+from causalvlm.experiments import (
     OptimConfig,
-    PromptDataModule,
-    SeededViewsDataset,
     TrainConfig,
     build_classifier,
     build_view_transform,
-    fit,
     method_spec,
 )
+from causalvlm.training import FeatureDataset, PromptDataModule, SeededViewsDataset, fit
 
 
 def _run(devices, backbone, jpeg_root, tmp_path):

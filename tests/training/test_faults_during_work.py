@@ -103,7 +103,7 @@ class _FullDiskTrainer:
     ids=["oserror", "torch-writer"],
 )
 def test_a_checkpoint_that_cannot_be_written_is_named_and_the_last_one_kept(tmp_path, error):
-    from causalvlm.training.checkpoints import save_checkpoint_atomically
+    from causalvlm.runs.checkpoints import save_checkpoint_atomically
 
     last = tmp_path / "last.ckpt"
     last.write_bytes(b"the checkpoint of the previous epoch")

@@ -6,16 +6,14 @@ import torch
 
 from causalvlm.aggregators import TMC_LOSS_OPTIONS
 from causalvlm.data import DATASETS
-from causalvlm.training import (
+from causalvlm.experiments import (
     OptimConfig,
-    PromptDataModule,
-    SeededViewsDataset,
     TrainConfig,
     build_classifier,
     build_view_transform,
-    fit,
     method_spec,
 )
+from causalvlm.training import PromptDataModule, SeededViewsDataset, fit
 
 
 def test_training_passes_epoch_and_max_epochs_to_the_aggregator_loss(backbone, jpeg_root, tmp_path):

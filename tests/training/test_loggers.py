@@ -7,8 +7,8 @@ import importlib.util
 import pytest
 from pytorch_lightning.loggers import CSVLogger
 
+from causalvlm.experiments.config import TrainConfig, build_experiment
 from causalvlm.training import loggers
-from causalvlm.training.config import TrainConfig, build_experiment
 from causalvlm.training.loggers import LOGGERS, build_logger, check_logger
 from causalvlm.validation import ConfigError
 

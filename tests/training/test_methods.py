@@ -12,8 +12,7 @@ from fake_mediators import VisionPromptFakeMediator
 
 from causalvlm.aggregators import TMC_LOSS_OPTIONS
 from causalvlm.data import DATASETS
-from causalvlm.mediators import MEDIATORS
-from causalvlm.training import (
+from causalvlm.experiments import (
     METHODS,
     ExperimentConfig,
     MethodSpec,
@@ -23,8 +22,9 @@ from causalvlm.training import (
     method_spec,
     uses_cached_features,
 )
-from causalvlm.training import protocols as protocols_module
-from causalvlm.training.methods import PRESETS, TEST_VIEW_POLICIES
+from causalvlm.experiments import protocols as protocols_module
+from causalvlm.experiments.method_specs import PRESETS, TEST_VIEW_POLICIES
+from causalvlm.mediators import MEDIATORS
 
 
 def test_every_method_is_its_preset_dict():
@@ -152,9 +152,10 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
     assert per_test == (3, 2, 3, 32, 32)
 
 
-def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_training():
+def test_default_dataset_is_known_in_a_fresh_interpreter_that_imported_only_experiments():
     code = (
-        "import causalvlm.training as t; print(t.ExperimentConfig(methods=[t.method_spec('coop')]).datasets)"
+        "import causalvlm.experiments as t; "
+        "print(t.ExperimentConfig(methods=[t.method_spec('coop')]).datasets)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

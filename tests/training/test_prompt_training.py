@@ -12,18 +12,20 @@ from lightning_helpers import StopAfterEpochs, datamodule_from_splits
 from causalvlm import FrontDoorClassifier
 from causalvlm.data import DATASETS
 from causalvlm.evaluation import FeatureCache, evaluate_features
+from causalvlm.experiments import (
+    OptimConfig,
+    TrainConfig,
+    build_classifier,
+    build_view_transform,
+    method_spec,
+)
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.training import (
     EpochSeededSampler,
     FeatureDataset,
-    OptimConfig,
     PromptDataModule,
     SeededViewsDataset,
-    TrainConfig,
-    build_classifier,
-    build_view_transform,
     fit,
-    method_spec,
     warmup_cosine_factor,
 )
 

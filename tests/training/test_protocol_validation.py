@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from causalvlm.training import TrainConfig, method_spec
-from causalvlm.training import protocols as protocols_module
-from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.protocols import ProtocolRunner
+from causalvlm.experiments import TrainConfig, method_spec
+from causalvlm.experiments import protocols as protocols_module
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.protocols import ProtocolRunner
 from causalvlm.training.view_bank import ViewBankDataset
 from causalvlm.worlds import make_task
 

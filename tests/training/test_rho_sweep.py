@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from causalvlm.training.experiment import ExperimentConfig, build_experiment
-from causalvlm.training.rho_sweep import check_rhos, sweep_rho, sweep_table
+from causalvlm.experiments.experiment import ExperimentConfig, build_experiment
+from causalvlm.experiments.rho_sweep import check_rhos, sweep_rho, sweep_table
 
 
 @pytest.mark.parametrize("rhos, match", [([], "at least one"), ([0.2, 1.5], "1.5"), ([0.5, 0.5], "distinct")])

@@ -16,11 +16,11 @@ import torch
 import causalvlm
 from causalvlm.commands import evaluate as eval_command
 from causalvlm.data import DATASETS
-from causalvlm.training import experiment
-from causalvlm.training.config import build_experiment
-from causalvlm.training.methods import build_classifier
-from causalvlm.training.protocols import _slug
-from causalvlm.training.saved_run import evaluate_saved, open_run
+from causalvlm.experiments import experiment
+from causalvlm.experiments.config import build_experiment
+from causalvlm.experiments.method_specs import build_classifier
+from causalvlm.experiments.protocols import _slug
+from causalvlm.experiments.saved_run import evaluate_saved, open_run
 
 LABELS = ("coop", "cdc[M=2]")
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from causalvlm.data import DATASETS
-from causalvlm.training import build_view_transform, method_spec
+from causalvlm.experiments import build_view_transform, method_spec
 from causalvlm.training.datamodule import sample_seed
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset, image_seed
 

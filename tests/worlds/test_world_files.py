@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from causalvlm.training.config import ExperimentConfig
-from causalvlm.training.experiment import keyed_world, prepare_world, world_root
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.experiment import keyed_world, prepare_world, world_root
 from causalvlm.worlds import load_factors, make_task
 from causalvlm.worlds.task import world_root as task_world_root
 from causalvlm.worlds.task_files import read_task_json, task_lock
@@ -138,7 +138,7 @@ def test_a_damaged_image_of_a_world_read_as_it_is_is_named_before_any_work(tmp_p
     """Without make_world the world is not rebuilt: the experiment names the image before it trains."""
     from helpers import write_micro_clip
 
-    import causalvlm.training.experiment as experiment
+    import causalvlm.experiments.experiment as experiment
 
     make_task(tmp_path, **SMALL)
     image = sorted((tmp_path / "shapeworld" / "images" / "test").rglob("*.png"))[0]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
 from causalvlm.evaluation.plots import plot_rho_sweep
-from causalvlm.training.experiment import ExperimentConfig, run_experiment, validate_experiment
-from causalvlm.training.output_lock import check_output_folder
+from causalvlm.experiments.experiment import ExperimentConfig, run_experiment, validate_experiment
+from causalvlm.runs.output_lock import check_output_folder
 from causalvlm.validation import require_number
 
 

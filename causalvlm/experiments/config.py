@@ -8,7 +8,7 @@ Settings are layered — defaults < YAML file < command line — by :func:`build
 layers as plain mappings first and builds the config once, so a value a later layer replaces is never
 checked. Building checks types, ranges, choices and unknown keys (:mod:`causalvlm.validation`); nothing is
 coerced silently. Checks of the world outside the config (files, folders, weights) are in
-:mod:`causalvlm.training.preflight`; both run before any data is written or any model is built.
+:mod:`causalvlm.experiments.preflight`; both run before any data is written or any model is built.
 """
 
 from __future__ import annotations
@@ -27,10 +27,16 @@ from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.cli import SEED_MAX
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
+from causalvlm.experiments.method_specs import (
+    METHODS,
+    MethodSpec,
+    for_backbone,
+    method_spec,
+    needs_backbone_check,
+)
 from causalvlm.methods import get_method
+from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.training.loggers import check_logger
-from causalvlm.training.methods import METHODS, MethodSpec, for_backbone, method_spec, needs_backbone_check
-from causalvlm.training.output_lock import RUNS_NAME
 from causalvlm.validation import (
     ConfigError,
     check_arguments,

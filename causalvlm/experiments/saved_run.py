@@ -4,7 +4,7 @@
     classifier = load_run("outputs/cdc/runs/cdc/shapeworld/seed1")           # backbone from the record
     classifier = load_run(run_dir, backbone=load_backbone("ViT-B-16", "openai"))  # or one you loaded
 
-A run directory (:mod:`causalvlm.training.run_dirs`) holds ``config.json`` — the run's fingerprinted
+A run directory (:mod:`causalvlm.runs.run_dirs`) holds ``config.json`` — the run's fingerprinted
 configuration (method, dataset, seed, backbone identity, ...) plus a ``classifier`` record of what rebuilding
 it takes and the fingerprint leaves out (training class names, template, backbone arguments, data root) — and
 ``checkpoints/last.ckpt``, whose state dict keeps the prompts only (the frozen CLIP is stripped). Loading
@@ -28,12 +28,12 @@ from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.data import Datum
 from causalvlm.evaluation.features import FeatureCache
 from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features
-from causalvlm.training.checkpoints import read_checkpoint
+from causalvlm.experiments.method_specs import MethodSpec, build_classifier, build_test_transform
+from causalvlm.experiments.protocols import TEST_VIEW_SEED
+from causalvlm.runs.checkpoints import read_checkpoint
+from causalvlm.runs.run_dirs import CLASSIFIER_KEY, CONFIG_NAME, RunDirectory
+from causalvlm.runs.run_identity import backbone_identity, differences
 from causalvlm.training.datamodule import SeededViewsDataset
-from causalvlm.training.methods import MethodSpec, build_classifier, build_test_transform
-from causalvlm.training.protocols import TEST_VIEW_SEED
-from causalvlm.training.run_dirs import CLASSIFIER_KEY, CONFIG_NAME, RunDirectory
-from causalvlm.training.run_identity import backbone_identity, differences
 
 STATE_PREFIX = "classifier."  # the PromptTuningModule's name for the classifier in its state dict
 

@@ -33,15 +33,14 @@ from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.features import FeatureCache, encode_images
 from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features, harmonic_mean
 from causalvlm.evaluation.results import ResultsCollector
-from causalvlm.training.config import (
+from causalvlm.experiments.config import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
     PROTOCOLS,
     ExperimentConfig,
     TrainConfig,
 )
-from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, SeededViewsDataset
-from causalvlm.training.methods import (
+from causalvlm.experiments.method_specs import (
     MethodSpec,
     build_classifier,
     build_test_transform,
@@ -52,8 +51,9 @@ from causalvlm.training.methods import (
     uses_cached_features,
     with_templates,
 )
-from causalvlm.training.run_dirs import RunDirectory, classifier_record
-from causalvlm.training.run_identity import split_digest, weights_sha256
+from causalvlm.runs.run_dirs import RunDirectory, classifier_record
+from causalvlm.runs.run_identity import split_digest, weights_sha256
+from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, SeededViewsDataset
 from causalvlm.training.trainer import fit, resolve_devices, resolve_precision
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset
 
@@ -182,7 +182,7 @@ class ProtocolRunner:
     def run_config(
         self, spec: MethodSpec, dataset: str, seed: int, train: DatasetSplits, evals: dict[str, DatasetSplits]
     ) -> dict[str, Any]:
-        """Everything that changes this run's numbers, as plain JSON (see causalvlm.training.run_identity)."""
+        """Everything that changes this run's numbers, as plain JSON (see causalvlm.runs.run_identity)."""
         cfg, tc = self.config, train_config_for(spec, self.config.train)
         options = {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"}
         eval_roots = {

@@ -2,7 +2,7 @@
 
 This is the library side of ``examples/cdc/run.py``: the driver only parses the command line into a dict of
 overrides. Settings are layered: :class:`ExperimentConfig` defaults < YAML file < command-line options
-(:func:`build_experiment`, in :mod:`causalvlm.training.config`).
+(:func:`build_experiment`, in :mod:`causalvlm.experiments.config`).
 With no options the experiment is the generated ShapeWorld task with the tiny CLIP pre-trained on it.
 """
 
@@ -24,16 +24,17 @@ from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
-from causalvlm.templates import DEFAULT_TEMPLATE
-from causalvlm.training.config import (
+from causalvlm.experiments.config import (
     WORLD_TASK,
     ExperimentConfig,
     build_experiment,
     load_yaml,
     merge_settings,
 )
-from causalvlm.training.methods import METHODS, MethodSpec, build_classifier
-from causalvlm.training.output_lock import (
+from causalvlm.experiments.method_specs import METHODS, MethodSpec, build_classifier
+from causalvlm.experiments.preflight import check_backbone_options, preflight
+from causalvlm.experiments.protocols import ProtocolRunner
+from causalvlm.runs.output_lock import (
     OutputLock,
     check_output_folder,
     clean_output_folder,
@@ -42,9 +43,8 @@ from causalvlm.training.output_lock import (
     remove_report_files,
     sigterm_as_exit,
 )
-from causalvlm.training.preflight import check_backbone_options, preflight
-from causalvlm.training.protocols import ProtocolRunner
-from causalvlm.training.run_identity import backbone_identity
+from causalvlm.runs.run_identity import backbone_identity
+from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
@@ -138,7 +138,7 @@ def run_context(
 def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print) -> Path:
     """Validate, run the protocol and write the figures, ``results.md`` and ``results.json`` into ``out``.
 
-    The main process holds ``out``'s lock throughout (see :mod:`causalvlm.training.output_lock`): a second
+    The main process holds ``out``'s lock throughout (see :mod:`causalvlm.runs.output_lock`): a second
     experiment into the same folder stops at once, naming this one. A SIGTERM ends it like an exception, so
     the lock and any half-written temp file are removed. DDP worker processes, which run this function too,
     neither lock nor write.

@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from causalvlm.evaluation.atomic import temp_path_for
-from causalvlm.training.run_identity import fingerprint, what_changed
+from causalvlm.runs.run_identity import fingerprint, what_changed
 
 CHECKPOINT_NAME = "last.ckpt"  # the one checkpoint file of a run, replaced after every epoch
 RUN_KEY = "causalvlm_run"  # {"fingerprint": str, "config": dict, "epochs_done": int} in each checkpoint

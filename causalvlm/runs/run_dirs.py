@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from causalvlm.evaluation.atomic import atomic_write_json, remove_stale_temp_files
-from causalvlm.training.checkpoints import (
+from causalvlm.runs.checkpoints import (
     CHECKPOINT_NAME,
     RESTART_HINT,
     ResumeError,
     check_resume,
     read_checkpoint,
 )
-from causalvlm.training.run_identity import fingerprint, what_changed
+from causalvlm.runs.run_identity import fingerprint, what_changed
 
 CONFIG_NAME = "config.json"
 CLASSIFIER_KEY = "classifier"  # config.json's record that rebuilds the classifier (not fingerprinted)
@@ -133,7 +133,7 @@ def classifier_record(
 ) -> dict[str, Any]:
     """What rebuilding a run's classifier takes beyond its fingerprinted configuration: the training class
     names and template, the backbone's arguments (files as absolute paths), where its data was read and the
-    evaluation batch size (see :func:`causalvlm.training.saved_run.open_run`)."""
+    evaluation batch size (see :func:`causalvlm.experiments.saved_run.open_run`)."""
     return {
         "classnames": list(classnames),
         "template": template,

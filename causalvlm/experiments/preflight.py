@@ -1,6 +1,6 @@
 """Checks of the world outside a config, run before any data is written or any model is built.
 
-:class:`~causalvlm.training.config.ExperimentConfig` checks its own values when it is built; this module
+:class:`~causalvlm.experiments.config.ExperimentConfig` checks its own values when it is built; this module
 checks what they point at: the output folder can be written, data roots are folders, the backbone config
 and checkpoint are readable files, a weights tag can actually be loaded here, the asked-for devices exist,
 the graph file reads. Each failure is a :class:`~causalvlm.validation.ConfigError` naming the setting.
@@ -23,7 +23,7 @@ import torch
 import causalvlm.worlds as worlds
 from causalvlm.backbones.loading import is_config_path, pretrained_source
 from causalvlm.classifier import resolve_scm
-from causalvlm.training.config import ExperimentConfig, TrainConfig
+from causalvlm.experiments.config import ExperimentConfig, TrainConfig
 from causalvlm.validation import ConfigError
 
 DOWNLOAD_PROBE_SECONDS = 3.0

@@ -324,7 +324,7 @@ def _checked_mediator_options(mediator: str, options: dict[str, Any]) -> dict[st
 
 def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
     """A method's training overrides: known keys, values a TrainConfig accepts (checked by building one)."""
-    from causalvlm.training.config import OptimConfig, TrainConfig
+    from causalvlm.experiments.config import OptimConfig, TrainConfig
 
     unknown = sorted(set(train) - set(METHOD_TRAIN_KEYS))
     if unknown:
