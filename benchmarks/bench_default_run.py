@@ -27,9 +27,10 @@ from collections.abc import Callable
 
 import torch
 
-from causalvlm.experiments.config import build_experiment
 from causalvlm.experiments.experiment import prepare_world, validate_experiment
-from causalvlm.experiments.method_specs import MethodSpec, build_view_transform
+from causalvlm.experiments.layers import build_experiment
+from causalvlm.experiments.method_parts import build_view_transform
+from causalvlm.experiments.method_specs import MethodSpec
 from causalvlm.experiments.protocols import ProtocolRunner, load_backbone
 from causalvlm.training.view_bank import ViewBank
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from causalvlm.validation import ConfigError, bounds_text, require_distinct
+from causalvlm.writable import check_file_writable, check_folder_writable
 
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
 
@@ -63,8 +64,6 @@ class CheckedParser(argparse.ArgumentParser):
         """Parse, then check what the options point at, before any work: each of ``folders`` can be
         created and written, each of ``files`` (when given) can be written as a file, each list in
         ``distinct`` (when given) holds no value twice. A problem exits with status 2 naming the option."""
-        from causalvlm.experiments.preflight import check_file_writable, check_folder_writable
-
         namespace = self.parse_args(args)
         options = {dest: "--" + dest.replace("_", "-") for dest in (*folders, *files, *distinct)}
         try:

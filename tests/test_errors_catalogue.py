@@ -289,9 +289,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from causalvlm.data.fewshot import load_or_sample_fewshot
     from causalvlm.estimators.discrete_frontdoor import frontdoor_adjustment
     from causalvlm.experiments import method_spec
-    from causalvlm.experiments.config import ExperimentConfig, OptimConfig, TrainConfig
+    from causalvlm.experiments.config import ExperimentConfig
     from causalvlm.experiments.rho_sweep import check_rhos, check_sweep
     from causalvlm.mediators.augmentations import register_view_set
+    from causalvlm.training.settings import OptimConfig, TrainConfig
     from causalvlm.worlds.pretrain import PretrainConfig
 
     folder = tmp_path_factory.mktemp("api")

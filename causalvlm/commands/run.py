@@ -23,13 +23,15 @@ from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
-from causalvlm.experiments.config import ACCELERATORS, ExperimentConfig, build_experiment, merge_settings
+from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.experiments.experiment import run_experiment, validate_experiment
+from causalvlm.experiments.layers import build_experiment, merge_settings
 from causalvlm.experiments.method_specs import METHODS, TEST_VIEW_POLICIES, MethodSpec
 from causalvlm.experiments.protocols import PROTOCOLS
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.methods import get_method
 from causalvlm.training.loggers import LOGGERS
+from causalvlm.training.settings import ACCELERATORS
 from causalvlm.validation import ConfigError
 
 # Each option → the ExperimentConfig key it sets (dotted below "train"); also names the option in errors.

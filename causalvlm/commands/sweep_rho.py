@@ -19,7 +19,8 @@ import time
 from typing import Any
 
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
-from causalvlm.experiments.config import ExperimentConfig, build_experiment
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.layers import build_experiment
 from causalvlm.experiments.rho_sweep import check_sweep, sweep_rho
 from causalvlm.validation import ConfigError
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -49,6 +50,23 @@ class EvalResult:
             "template_u": list(self.template_uncertainty),
             "mean_prob_acc": self.mean_prob_accuracy,
         }
+
+
+def base2new_row(base: EvalResult, new: EvalResult) -> dict[str, Any]:
+    """One base-to-new results row: Base, New, HM (Table 1), ECE and per-template diagnostics of each half."""
+    return {
+        "base": base.accuracy,
+        "new": new.accuracy,
+        "hm": harmonic_mean(base.accuracy, new.accuracy),
+        "ece_base": base.ece,
+        "ece_new": new.ece,
+        "template_base": base.template_accuracy,
+        "template_new": new.template_accuracy,
+        "template_u_base": base.template_uncertainty,
+        "template_u_new": new.template_uncertainty,
+        "mean_prob_base": base.mean_prob_accuracy,
+        "mean_prob_new": new.mean_prob_accuracy,
+    }
 
 
 def accuracy_percent(probs: Tensor, labels: Tensor) -> float:

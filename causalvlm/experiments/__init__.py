@@ -6,17 +6,14 @@ Imports run one way: experiments → training → classifier, and experiments �
 
 from __future__ import annotations
 
-from causalvlm.experiments.config import ExperimentConfig, OptimConfig, TrainConfig
-from causalvlm.experiments.method_specs import (
-    METHODS,
-    MethodSpec,
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.method_parts import (
     build_classifier,
     build_test_transform,
     build_view_transform,
-    method_spec,
     uses_cached_features,
-    with_templates,
 )
+from causalvlm.experiments.method_specs import METHODS, MethodSpec, method_spec, with_templates
 from causalvlm.experiments.protocols import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
@@ -25,6 +22,7 @@ from causalvlm.experiments.protocols import (
     ProtocolRunner,
     load_backbone,
 )
+from causalvlm.training.settings import OptimConfig, TrainConfig
 
 __all__ = [
     "CROSS_DATASET_TARGETS",

@@ -1,26 +1,24 @@
 """The one configuration of an experiment, with one set of defaults, checked when it is built.
 
 :class:`ExperimentConfig` holds every setting of a run (the YAML keys; with ``-`` for ``_`` most are also
-command-line options of ``examples/cdc/run.py``); :class:`TrainConfig` and :class:`OptimConfig` are its
-``train`` and ``train.optim`` parts. Optimiser defaults follow CoOp's recipe (SGD, cosine, one warm-up epoch).
+options of ``causalvlm run``); its ``train`` part is a :class:`~causalvlm.training.settings.TrainConfig`.
 
-Settings are layered — defaults < YAML file < command line — by :func:`build_experiment`, which merges the
-layers as plain mappings first and builds the config once, so a value a later layer replaces is never
-checked. Building checks types, ranges, choices and unknown keys (:mod:`causalvlm.validation`); nothing is
-coerced silently. Checks of the world outside the config (files, folders, weights) are in
-:mod:`causalvlm.experiments.preflight`; both run before any data is written or any model is built.
+Settings are layered — defaults < YAML file < command line — by
+:func:`~causalvlm.experiments.layers.build_experiment`. Building checks types, ranges, choices and unknown
+keys (:mod:`causalvlm.validation`); nothing is coerced silently. Checks of the world outside the config
+(files, folders, weights) are in :mod:`causalvlm.experiments.preflight`; both run before any data is written
+or any model is built.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
@@ -36,12 +34,11 @@ from causalvlm.experiments.method_specs import (
 )
 from causalvlm.methods import get_method
 from causalvlm.runs.output_lock import RUNS_NAME
-from causalvlm.training.loggers import check_logger
+from causalvlm.training.settings import TrainConfig
 from causalvlm.validation import (
     ConfigError,
     check_arguments,
     check_fields,
-    from_mapping,
     require_choice,
     require_distinct,
     require_int,
@@ -55,99 +52,14 @@ CROSS_DATASET_TARGETS = (
     "fgvc_aircraft", "sun397", "dtd", "eurosat", "ucf101",
 )  # fmt: skip
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
-# Lightning's precisions that a run here cannot honour, with the reason given when one is asked for.
-REFUSED_PRECISIONS = {
-    "64-true": "the frozen CLIP, its cached image features and the image checks are float32, so a float64 "
-    "run fails inside the first step; use '32-true' (full precision)",
-}
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 # dataset builder arguments the experiment sets itself (dataset_options.<name>.root is checked on its own)
 DATASET_SET_BY_RUN = ("root", "num_shots", "seed", "subsample")
 # The world demo: 24 shapes (12 base, 12 new), 50 test images per shape; training, validation and test drawn
 # alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
-# (training/rho_sweep.py) is the experiment about the spurious cue.
+# (experiments/rho_sweep.py) is the experiment about the spurious cue.
 WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
 WORLD_FIXED = ("shots", "seed")  # task arguments the experiment sets itself (worlds.task_parameters)
-# Training epochs when not given: CoOp's recipe for 16-shot base-to-new (the world demo runs as many).
-DEFAULT_MAX_EPOCHS = 10
 WORLD_OPTION_RANGES = worlds.WORLD_OPTION_RANGES
-
-
-@dataclass
-class OptimConfig:
-    """Optimiser and learning-rate schedule."""
-
-    lr: float = 0.002  # CoOp's SGD learning rate for the prompt context
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 1  # epochs held at the constant warm-up rate before the cosine schedule takes over
-    warmup_lr: float = 1e-5  # CoOp's constant warm-up learning rate
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        require_number(self.lr, "lr", above=0)
-        require_number(self.momentum, "momentum", minimum=0, below=1)
-        require_number(self.weight_decay, "weight_decay", minimum=0)
-        require_int(self.warmup_epochs, "warmup_epochs", minimum=0)
-        require_number(self.warmup_lr, "warmup_lr", above=0)
-
-
-@dataclass
-class TrainConfig:
-    """One training run: epochs, batches, hardware, checkpoints and logs."""
-
-    max_epochs: int = DEFAULT_MAX_EPOCHS  # see DEFAULT_MAX_EPOCHS
-    batch_size: int = 32  # CoOp's training batch
-    eval_batch_size: int = 256  # evaluation runs on cached features, so large batches are cheap
-    num_workers: int = 0  # dataloader worker processes (0 = load in the main process)
-    accelerator: str = "auto"  # Lightning accelerator: "cpu", "gpu", "auto"
-    devices: int | str = 1  # number of devices (>1 trains with DDP), or "auto"
-    strategy: str = "auto"  # Lightning strategy; "ddp" / "ddp_spawn" across devices
-    precision: str = "auto"  # "auto" = bf16 autocast on CUDA, fp32 on CPU
-    validate_every_epoch: bool = True  # base/new validation accuracy during training (the paper's Fig. 1b)
-    val_every_n_epochs: int = 1  # how often that validation runs (the history gets one row each time)
-    # K augmentation draws per training image, encoded once by the frozen image tower and read one per epoch
-    # (training/view_bank.py); 0 augments and encodes afresh every epoch.
-    view_bank: int = 0
-    enable_progress_bar: bool = False
-    log_every_n_steps: int = 10
-    # Where a single fit (training.fit) keeps last.ckpt and its CSV logs; None: none. An experiment sets both
-    # for each run (out/runs/<method>/<dataset>/seed<N>/{checkpoints,logs}) and refuses them in its settings.
-    checkpoint_dir: str | None = None
-    log_dir: str | None = None
-    logger: str = "csv"  # csv | tensorboard | wandb (training/loggers.py); the last two when installed
-    optim: OptimConfig = field(default_factory=OptimConfig)
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        positive = ("max_epochs", "batch_size", "eval_batch_size", "log_every_n_steps", "val_every_n_epochs")
-        for name in positive:
-            require_int(getattr(self, name), name, minimum=1)
-        require_int(self.num_workers, "num_workers", minimum=0)
-        require_int(self.view_bank, "view_bank", minimum=0)
-        require_choice(self.accelerator, "accelerator", ACCELERATORS)
-        if self.devices != "auto" and not (isinstance(self.devices, int) and self.devices >= 1):
-            raise ConfigError("devices", f"must be an integer >= 1 or 'auto', got {shown(self.devices)}")
-        if self.strategy not in strategies():
-            raise ConfigError(
-                "strategy",
-                "must be 'auto' or a Lightning strategy name (ddp, ddp_spawn, fsdp, ...), "
-                f"got {self.strategy!r}",
-            )
-        if self.precision in REFUSED_PRECISIONS:
-            raise ConfigError(
-                "precision", f"{self.precision!r} is not supported: {REFUSED_PRECISIONS[self.precision]}"
-            )
-        require_choice(self.precision, "precision", PRECISIONS)
-        check_logger(self.logger)
-
-
-def strategies() -> tuple[str, ...]:
-    """Lightning's registered strategy names, plus "auto"."""
-    from pytorch_lightning.strategies import StrategyRegistry
-
-    return ("auto", *StrategyRegistry.available_strategies())
 
 
 def world_recipe() -> TrainConfig:
@@ -391,155 +303,14 @@ def expand_path(path: str, key: str) -> str:
     return expanded
 
 
-# ---------------------------------------------------------------------------------------------- layers
-def _sections() -> dict[str, type]:
-    """The nested mappings merged key by key across layers (other values are replaced whole)."""
-    return {"": ExperimentConfig, "train": TrainConfig, "train.optim": OptimConfig}
-
-
-def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Merge ``(source, settings)`` layers, later over earlier → (settings, the source of each key path).
-
-    Unknown keys are refused here, layer by layer, so the error names the file (or "command line") at fault.
-    """
-    sections = _sections()
-    merged: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-
-    def merge(into: dict[str, Any], settings: Mapping[str, Any], section: str, source: str) -> None:
-        known = [f.name for f in fields(sections[section]) if f.init]
-        unknown = sorted(str(k) for k in settings if k not in known)
-        if unknown:
-            raise ConfigError(section, f"unknown setting(s) {unknown}; valid: {', '.join(known)}", source)
-        for key, value in settings.items():
-            path = f"{section}.{key}" if section else key
-            if path in sections and isinstance(value, Mapping):
-                into[key] = dict(into[key]) if isinstance(into.get(key), Mapping) else {}
-                merge(into[key], value, path, source)
-            else:
-                into[key] = value
-                origin[path] = source
-
-    for source, settings in layers:
-        if not isinstance(settings, Mapping):
-            raise ConfigError("", f"expected a mapping of settings, got {shown(settings)}", source)
-        merge(merged, _plain(settings), "", source)
-    return merged, origin
-
-
-def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Config objects (TrainConfig, OptimConfig) as mappings, so layers merge key by key."""
-    return {
-        k: (_plain(asdict(v)) if isinstance(v, (TrainConfig, OptimConfig)) else v)
-        for k, v in settings.items()
-    }
-
-
-def config_from_layers(
-    layers: Sequence[tuple[str, Mapping[str, Any]]], option_names: Mapping[str, str] | None = None
-) -> ExperimentConfig:
-    """Build the config from merged layers; an error names the key's source and, for options, the option."""
-    # The default run's training recipe is ExperimentConfig's default ``train``, not TrainConfig's class
-    # defaults: a layer that sets only some train keys (``--epochs``) keeps the recipe's other values.
-    train_default = next(f for f in fields(ExperimentConfig) if f.name == "train").default_factory()
-    merged, origin = merge_layers([("defaults", {"train": train_default}), *layers])
-    try:
-        return from_mapping(ExperimentConfig, merged)
-    except ConfigError as error:
-        source = _source_of(error.key, origin)
-        name = (option_names or {}).get(_base_key(error.key)) if source == COMMAND_LINE else None
-        if name:
-            return_key = name if _base_key(error.key) == error.key else f"{name} ({error.key})"
-            raise error.named(return_key, source) from None
-        raise error.named(source=source) from None
-
-
-COMMAND_LINE = "command line"
-
-
-def _base_key(key: str) -> str:
-    """``seeds[0]`` → ``seeds``; dotted paths are kept (``train.max_epochs``)."""
-    return key.split("[", 1)[0]
-
-
-def _source_of(key: str, origin: Mapping[str, str]) -> str | None:
-    path = _base_key(key)
-    while path:
-        if path in origin:
-            return origin[path]
-        path = path.rpartition(".")[0]
-    return None
-
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """The settings mapping of a YAML file; a missing, non-file, binary or non-mapping file is named."""
-    path = Path(path)
-    key = f"config file {path}"
-    if path.is_dir():
-        raise ConfigError(key, "is a folder, not a YAML file")
-    if not path.is_file():
-        raise ConfigError(key, "does not exist" if not path.exists() else "is not a regular file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(key, "is not a text file (a YAML config is UTF-8 text)") from None
-    except OSError as error:
-        raise ConfigError(key, f"cannot be read ({error.strerror})") from None
-    if "\x00" in text:
-        raise ConfigError(key, "is not a text file (a YAML config is UTF-8 text)")
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(key, f"is not valid YAML: {error}") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(key, f"expected a mapping of settings at the top level, got {shown(loaded)}")
-    return loaded
-
-
-def build_experiment(
-    config_path: str | Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    option_names: Mapping[str, str] | None = None,
-    defaults: Mapping[str, Any] | None = None,
-) -> ExperimentConfig:
-    """ExperimentConfig defaults < ``defaults`` (a driver's own) < YAML file < ``overrides`` (command line).
-
-    ``option_names`` maps config keys to the command-line options that set them, for error messages.
-    """
-    layers: list[tuple[str, Mapping[str, Any]]] = []
-    if defaults:
-        layers.append(("defaults", defaults))
-    if config_path is not None:
-        layers.append((str(config_path), load_yaml(config_path)))
-    layers.append((COMMAND_LINE, dict(overrides or {})))
-    return config_from_layers(layers, option_names)
-
-
-def merge_settings(
-    base: ExperimentConfig, settings: Mapping[str, Any], source: str = "options"
-) -> ExperimentConfig:
-    """A copy of ``base`` with ``settings`` applied (``train`` merged key by key)."""
-    current = {f.name: getattr(base, f.name) for f in fields(ExperimentConfig)}
-    return config_from_layers([("", current), (source, settings)])
-
-
 __all__ = [
-    "ACCELERATORS",
     "CROSS_DATASET_TARGETS",
     "CROSS_DOMAIN_TARGETS",
-    "PRECISIONS",
     "PROTOCOLS",
     "WORLD_TASK",
     "ConfigError",
     "ExperimentConfig",
-    "OptimConfig",
-    "TrainConfig",
-    "build_experiment",
-    "config_from_layers",
     "expand_path",
-    "load_yaml",
-    "merge_layers",
-    "merge_settings",
+    "world_methods",
+    "world_recipe",
 ]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
@@ -24,14 +23,10 @@ from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
-from causalvlm.experiments.config import (
-    WORLD_TASK,
-    ExperimentConfig,
-    build_experiment,
-    load_yaml,
-    merge_settings,
-)
-from causalvlm.experiments.method_specs import METHODS, MethodSpec, build_classifier
+from causalvlm.experiments.config import WORLD_TASK, ExperimentConfig
+from causalvlm.experiments.layers import build_experiment, load_yaml, merge_settings
+from causalvlm.experiments.method_parts import build_classifier
+from causalvlm.experiments.method_specs import METHODS, MethodSpec
 from causalvlm.experiments.preflight import check_backbone_options, preflight
 from causalvlm.experiments.protocols import ProtocolRunner
 from causalvlm.runs.output_lock import (
@@ -45,6 +40,7 @@ from causalvlm.runs.output_lock import (
 )
 from causalvlm.runs.run_identity import backbone_identity
 from causalvlm.templates import DEFAULT_TEMPLATE
+from causalvlm.training.trainer import global_rank
 from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
@@ -144,7 +140,7 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
     neither lock nor write.
     """
     protocol, specs = validate_experiment(config)
-    main_process = _rank() == 0
+    main_process = global_rank() == 0
     lock = OutputLock(config.out) if main_process else None
     with sigterm_as_exit() if main_process else nullcontext(), lock or nullcontext():
         if lock is not None:
@@ -203,14 +199,9 @@ def _write_report(
     if world is not None:  # the generated world's task.json and folder: which world the numbers come from
         payload["world"] = _jsonable(world)
         payload["world_folder"] = str(Path(world_root(protocol)) / WORLD_DIRNAME)
-    if _rank() == 0:  # under DDP every rank runs this function; one writes
+    if global_rank() == 0:  # under DDP every rank runs this function; one writes
         remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
-
-
-def _rank() -> int:
-    """This process's global rank (0 without DDP); Lightning sets it on ``rank_zero_only`` at start-up."""
-    return int(getattr(rank_zero_only, "rank", 0))
 
 
 def _jsonable(value: Any) -> Any:

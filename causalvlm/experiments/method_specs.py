@@ -18,25 +18,22 @@ its preset is a name plus one dict (read like timm's model variants), and the op
     method_spec("maple", recipe=True)            MaPLe with its published recipe (batch 4, lr 0.0035)
     method_spec("cdc", weights={"L_de": 0.5})    any loss term's weight by its name (β, γ: CDC's names)
 
-:func:`build_classifier` turns a spec into a :class:`FrontDoorClassifier`, :func:`build_view_transform` into
-the training-time view transform (PIL image → ``[V,3,H,W]``, V = M or 1), :func:`build_test_transform` into
-the test-time one. :func:`for_backbone` settles what depends on the backbone (vision prompts need a ViT
-image tower).
+:func:`for_backbone` settles what depends on the backbone (vision prompts need a ViT image tower). What a
+spec builds (the classifier, its view transforms) is in :mod:`causalvlm.experiments.method_parts`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
-from causalvlm.backbones import FrozenCLIP
-from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
 from causalvlm.methods import Method, find_method, get_method, method_names
-from causalvlm.scm import SCM
+from causalvlm.training.settings import OptimConfig, TrainConfig
+from causalvlm.validation import check_arguments
 
 # What the test images look like to the templates:
 #   "shared"       one clean view (the backbone's eval preprocess) scored against every template;
@@ -313,8 +310,6 @@ METHOD_TRAIN_KEYS = ("max_epochs", "batch_size", "optim")
 
 def _checked_mediator_options(mediator: str, options: dict[str, Any]) -> dict[str, Any]:
     """Mediator keyword arguments checked against the mediator's signature (no model is built)."""
-    from causalvlm.validation import check_arguments
-
     reserved = {"backbone", "classnames", "template", "num_templates"}
     bad = sorted(reserved & set(options))
     if bad:
@@ -324,8 +319,6 @@ def _checked_mediator_options(mediator: str, options: dict[str, Any]) -> dict[st
 
 def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
     """A method's training overrides: known keys, values a TrainConfig accepts (checked by building one)."""
-    from causalvlm.experiments.config import OptimConfig, TrainConfig
-
     unknown = sorted(set(train) - set(METHOD_TRAIN_KEYS))
     if unknown:
         raise ValueError(f"train: unknown key(s) {unknown}; a method may set {', '.join(METHOD_TRAIN_KEYS)}")
@@ -337,7 +330,7 @@ def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
     return train
 
 
-def train_config_for(spec: MethodSpec, train: Any) -> Any:
+def train_config_for(spec: MethodSpec, train: TrainConfig) -> TrainConfig:
     """The run's TrainConfig with the method's own recipe (``spec.train``) applied."""
     if not spec.train:
         return train
@@ -390,69 +383,3 @@ def sweeps_templates(spec: MethodSpec) -> bool:
     """True when the compute report times this method at every M of ``compute_templates``."""
     method = find_method(spec.method)
     return method is not None and method.sweeps_templates
-
-
-def callbacks_for(spec: MethodSpec) -> list:
-    """The Lightning callbacks the method's training needs (e.g. averaging its prompts over epochs)."""
-    method = find_method(spec.method)
-    return list(method.callbacks(spec)) if method is not None and method.callbacks else []
-
-
-def build_classifier(
-    spec: MethodSpec,
-    backbone: FrozenCLIP,
-    classnames: Sequence[str],
-    template: str,
-    scm: SCM | str | None = None,
-) -> FrontDoorClassifier:
-    """Compose the classifier a spec describes; prompts are initialised from ``template``.
-
-    The classifier binds the aggregator to the backbone, so DSTC's ``evidence_scale`` follows the backbone's
-    temperature (τ / 10) unless the spec's ``aggregator_options`` set it.
-    """
-    return FrontDoorClassifier(
-        backbone,
-        spec.mediator,
-        spec.aggregator,
-        scm=scm,
-        loss_weights=spec.weights,
-        classnames=classnames,
-        template=template,
-        mediator_options=spec.mediator_options,
-        aggregator_options=spec.aggregator_options,
-    )
-
-
-def build_view_transform(spec: MethodSpec, backbone: FrozenCLIP) -> Callable:
-    """Training transform PIL → ``[V,3,H,W]``: V = 1 (shared view) or V = M (view m for template m)."""
-    return AUGMENTATIONS.build(
-        spec.augmentation,
-        num_views=1 if spec.shared_view else spec.templates,
-        image_size=backbone.image_size,
-        mean=backbone.image_mean,
-        std=backbone.image_std,
-    )
-
-
-def build_test_transform(spec: MethodSpec, backbone: FrozenCLIP) -> Callable:
-    """Test transform PIL → ``[3,H,W]`` (one clean view) or ``[M,3,H,W]`` (view m for template m).
-
-    "per-template" draws the views with the method's training augmentation (M views even when training shares
-    one view); a method trained without augmentation gets M copies of the clean view.
-    """
-    if spec.test_views == "shared":
-        if backbone.preprocess is None:
-            raise ValueError("the backbone has no eval preprocess for the shared test view")
-        return backbone.preprocess
-    return AUGMENTATIONS.build(
-        spec.augmentation,
-        num_views=spec.templates,
-        image_size=backbone.image_size,
-        mean=backbone.image_mean,
-        std=backbone.image_std,
-    )
-
-
-def uses_cached_features(spec: MethodSpec) -> bool:
-    """True when training images need no augmentation, so frozen image features can be computed once."""
-    return spec.augmentation == "none"

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import socket
-import tempfile
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -23,8 +22,10 @@ import torch
 import causalvlm.worlds as worlds
 from causalvlm.backbones.loading import is_config_path, pretrained_source
 from causalvlm.classifier import resolve_scm
-from causalvlm.experiments.config import ExperimentConfig, TrainConfig
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.training.settings import TrainConfig
 from causalvlm.validation import ConfigError
+from causalvlm.writable import check_folder_writable
 
 DOWNLOAD_PROBE_SECONDS = 3.0
 
@@ -40,44 +41,6 @@ def preflight(config: ExperimentConfig) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- folders
-def check_folder_writable(path: str | Path, key: str) -> None:
-    """``path`` is a folder that exists or can be created, and files can be written in it."""
-    target = Path(path).expanduser()
-    if target.exists() and not target.is_dir():
-        raise ConfigError(key, f"{path} is an existing file, not a folder")
-    ancestor = target
-    while not ancestor.exists():
-        if ancestor.parent == ancestor:
-            break
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ConfigError(key, f"{path} lies under {ancestor}, which is a file, not a folder")
-    check_writable(ancestor, key, path)
-
-
-def check_file_writable(path: str | Path, key: str) -> None:
-    """``path`` can be written as a file: not a folder, and its folder exists or can be created, writable."""
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise ConfigError(key, f"{path} is a folder; give a file name")
-    ancestor = target.parent
-    while not ancestor.exists() and ancestor.parent != ancestor:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ConfigError(key, f"{path} lies under {ancestor}, which is a file, not a folder")
-    check_writable(ancestor, key, target.parent)
-
-
-def check_writable(folder: Path, key: str, asked: str | Path) -> None:
-    """Create and remove a temporary file in ``folder`` (the one test that holds for root and for ACLs)."""
-    where = "" if Path(asked).expanduser() == folder else f" (the nearest existing folder of {asked})"
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ConfigError(key, f"cannot write in {folder}{where}: {error.strerror or error}") from None
-
-
 def check_data_roots(config: ExperimentConfig) -> None:
     """Every dataset's root is a folder; the world's root may be created when ``make_world`` is on."""
     for name in dict.fromkeys([*config.datasets, *(config.targets or [])]):
@@ -259,8 +222,6 @@ __all__ = [
     "check_backbone_options",
     "check_data_roots",
     "check_devices",
-    "check_file_writable",
-    "check_folder_writable",
     "check_scm",
     "check_trainer",
     "preflight",

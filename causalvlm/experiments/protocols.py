@@ -13,52 +13,45 @@ policy and shared by all methods and seeds that use it.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.data import DATASETS, DatasetSplits, validate_images
-from causalvlm.evaluation.compute import measure_throughput
 from causalvlm.evaluation.features import FeatureCache, encode_images
-from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features, harmonic_mean
+from causalvlm.evaluation.metrics import EvalResult, base2new_row, evaluate_batches, evaluate_features
 from causalvlm.evaluation.results import ResultsCollector
+from causalvlm.experiments.compute_report import compute_report
 from causalvlm.experiments.config import (
     CROSS_DATASET_TARGETS,
     CROSS_DOMAIN_TARGETS,
     PROTOCOLS,
     ExperimentConfig,
-    TrainConfig,
 )
-from causalvlm.experiments.method_specs import (
-    MethodSpec,
+from causalvlm.experiments.method_parts import (
+    TEST_VIEW_SEED,
     build_classifier,
     build_test_transform,
     build_view_transform,
     callbacks_for,
-    sweeps_templates,
-    train_config_for,
     uses_cached_features,
-    with_templates,
 )
-from causalvlm.runs.run_dirs import RunDirectory, classifier_record
-from causalvlm.runs.run_identity import split_digest, weights_sha256
+from causalvlm.experiments.method_specs import MethodSpec, train_config_for
+from causalvlm.experiments.run_records import classifier_record_of, jsonable, run_folder, run_record, slug
+from causalvlm.runs.run_dirs import RunDirectory
+from causalvlm.runs.run_identity import weights_sha256
 from causalvlm.training.datamodule import FeatureDataset, PromptDataModule, SeededViewsDataset
-from causalvlm.training.trainer import fit, resolve_devices, resolve_precision
+from causalvlm.training.settings import TrainConfig
+from causalvlm.training.trainer import fit, global_rank
 from causalvlm.training.view_bank import ViewBank, ViewBankDataset
-
-# Seed of the "per-template" test views: fixed, so every method and seed is tested on the same views.
-TEST_VIEW_SEED = 0
 
 
 @dataclass
@@ -68,10 +61,6 @@ class ProtocolOutput:
     collector: ResultsCollector
     evaluations: dict[str, dict[str, EvalResult]]  # label → "<dataset>/<set>" → first-seed EvalResult
     compute: list[dict[str, Any]]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")
 
 
 class ProtocolRunner:
@@ -129,7 +118,7 @@ class ProtocolRunner:
             base, new = self._build(dataset, "base", seed), self._build(dataset, "new", seed)
             return base, {"base": base, "new": new}
         source = self._build(dataset, "all", seed)
-        targets = {t: self._build(t, "all", self.config.seeds[0]) for t in self.config.targets}
+        targets = {t: self._build(t, "all", self.config.seeds[0]) for t in self.config.resolved_targets()}
         return source, {dataset: source, **targets}
 
     def prepare(self) -> None:
@@ -158,7 +147,7 @@ class ProtocolRunner:
                         )
                     if seed == cfg.seeds[0]:  # test sets do not depend on the seed
                         validate_images(splits.test, max_check=cfg.max_image_checks)
-        for name in cfg.targets:
+        for name in cfg.resolved_targets():
             target = self._build(name, "all", cfg.seeds[0])
             if not target.test:
                 raise ValueError(f"target dataset {name!r} has no test images under {cfg.data_root}")
@@ -166,14 +155,12 @@ class ProtocolRunner:
 
     # ------------------------------------------------------------------ run directories and resume
     def _run_dir(self, spec: MethodSpec, dataset: str, seed: int) -> Path | None:
-        if self.config.runs_dir is None:
-            return None
-        return Path(self.config.runs_dir) / _slug(spec.label) / _slug(dataset) / f"seed{seed}"
+        return run_folder(self.config, spec, dataset, seed)
 
     def run_context(self) -> dict[str, Any]:
         """The given ``run_context``, with the loaded weights' hash as the backbone when it names none."""
         if self._context is None:
-            context = _jsonable(self._given_context)
+            context = jsonable(self._given_context)
             if "backbone" not in context:
                 context["backbone"] = {"weights_sha256": weights_sha256(self.backbone)}
             self._context = context
@@ -182,39 +169,8 @@ class ProtocolRunner:
     def run_config(
         self, spec: MethodSpec, dataset: str, seed: int, train: DatasetSplits, evals: dict[str, DatasetSplits]
     ) -> dict[str, Any]:
-        """Everything that changes this run's numbers, as plain JSON (see causalvlm.runs.run_identity)."""
-        cfg, tc = self.config, train_config_for(spec, self.config.train)
-        options = {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"}
-        eval_roots = {
-            name: self._root(name if name in [dataset, *cfg.targets] else dataset) for name in evals
-        }
-        return {
-            "protocol": cfg.protocol,
-            "method": _jsonable(spec.identity()),
-            "dataset": dataset,
-            "dataset_options": _jsonable(options),
-            "shots": cfg.shots,
-            "seed": seed,
-            "template": train.template,
-            "scm": cfg.scm,
-            "data": {
-                "train": split_digest(train.train_x, self._root(dataset), with_sizes=True),
-                **{f"eval_{name}": split_digest(s.test, eval_roots[name]) for name, s in evals.items()},
-                # the per-epoch curve reads the validation splits
-                **{f"val_{n}": split_digest(s.val, eval_roots[n]) for n, s in evals.items() if s.val},
-            },
-            "train": {
-                "max_epochs": tc.max_epochs,
-                "batch_size": tc.batch_size,
-                "devices": resolve_devices(tc),
-                "precision": resolve_precision(tc),
-                "validate_every_epoch": tc.validate_every_epoch,
-                "val_every_n_epochs": tc.val_every_n_epochs,
-                "view_bank": tc.view_bank,
-                "optim": asdict(tc.optim),
-            },
-            **self.run_context(),
-        }
+        """Everything that changes this run's numbers, as plain JSON (experiments/run_records.py)."""
+        return run_record(self.config, spec, dataset, seed, train, evals, self._root, self.run_context())
 
     def _plan_runs(self) -> None:
         """Check every training run's directory against its configuration now, before the first fit."""
@@ -236,8 +192,10 @@ class ProtocolRunner:
         if key not in self._plans:
             cfg = self.config
             run_config = self.run_config(spec, dataset, seed, train, evals)
-            directory = RunDirectory(self._run_dir(spec, dataset, seed))
-            if rank_zero_only.rank == 0:
+            folder = self._run_dir(spec, dataset, seed)
+            assert folder is not None  # planned only when the experiment keeps run folders
+            directory = RunDirectory(folder)
+            if global_rank() == 0:
                 start = directory.plan(
                     run_config, train_config_for(spec, cfg.train).max_epochs, cfg.resume, cfg.overwrite
                 )
@@ -263,19 +221,8 @@ class ProtocolRunner:
         )
 
     def _classifier_record(self, dataset: str, train: DatasetSplits) -> dict[str, Any]:
-        """What rebuilding this run's classifier from its folder takes (training/saved_run.py)."""
-        cfg = self.config
-        record = classifier_record(
-            train.classnames,
-            train.template,
-            cfg.backbone,
-            cfg.pretrained,
-            self._root(dataset),  # a dataset's own ``root`` option is recorded here, not among its options
-            {k: v for k, v in cfg.dataset_options.get(dataset, {}).items() if k != "root"},
-            cfg.resolved_targets(),
-            cfg.train.eval_batch_size,
-        )
-        return _jsonable(record)
+        """What rebuilding this run's classifier from its folder takes (experiments/saved_run.py)."""
+        return classifier_record_of(self.config, dataset, train, self._root(dataset))
 
     def _test_features(self, spec: MethodSpec, data: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen features of test images under the spec's test-view policy (methods.TEST_VIEW_POLICIES)."""
@@ -354,7 +301,7 @@ class ProtocolRunner:
             run_config, ckpt = None, None
             if run_dir is not None:
                 run_config, ckpt = self._plan(spec, dataset, seed, train_splits, eval_sets)
-                if rank_zero_only.rank == 0:
+                if global_rank() == 0:
                     record = self._classifier_record(dataset, train_splits)
                     RunDirectory(run_dir).start(run_config, ckpt, record)
             if ckpt is not None:
@@ -366,7 +313,7 @@ class ProtocolRunner:
                 eval_classnames={name: eval_sets[name].classnames for name in val_data},
                 callbacks=callbacks_for(spec),
                 ckpt_path=ckpt,
-                run_name=f"{_slug(spec.label)}-{_slug(dataset)}-seed{seed}",
+                run_name=f"{slug(spec.label)}-{slug(dataset)}-seed{seed}",
                 run_config=run_config,
             )
             classifier = module.classifier
@@ -408,7 +355,7 @@ class ProtocolRunner:
                     train, evals = self._run_sets(dataset, seed)
                     results, history = self.train_and_evaluate(spec, train, evals, seed, dataset)
                     if cfg.protocol == "base2new":
-                        rows = {dataset: self._base2new_metrics(results)}
+                        rows = {dataset: base2new_row(results["base"], results["new"])}
                         sets = {f"{dataset}/base": results["base"], f"{dataset}/new": results["new"]}
                     else:
                         rows = {name: result.summary() for name, result in results.items()}
@@ -420,67 +367,12 @@ class ProtocolRunner:
                         evaluations.setdefault(spec.label, {}).setdefault(name, result)
         return ProtocolOutput(collector, evaluations, self.compute_report())
 
-    @staticmethod
-    def _base2new_metrics(results: dict[str, EvalResult]) -> dict[str, Any]:
-        base, new = results["base"], results["new"]
-        return {
-            "base": base.accuracy,
-            "new": new.accuracy,
-            "hm": harmonic_mean(base.accuracy, new.accuracy),
-            "ece_base": base.ece,
-            "ece_new": new.ece,
-            "template_base": base.template_accuracy,
-            "template_new": new.template_accuracy,
-            "template_u_base": base.template_uncertainty,
-            "template_u_new": new.template_uncertainty,
-            "mean_prob_base": base.mean_prob_accuracy,
-            "mean_prob_new": new.mean_prob_accuracy,
-        }
-
     # ------------------------------------------------------------------ compute report
     def compute_report(self) -> list[dict[str, Any]]:
-        """Trainable parameters and images/s of each method, plus the first method that sweeps M (CDC) at
-        each M in ``compute_templates``."""
+        """Trainable parameters and images/s of each method (experiments/compute_report.py)."""
         cfg = self.config
-        subsample = "base" if cfg.protocol == "base2new" else "all"
-        splits = self._build(cfg.datasets[0], subsample, cfg.seeds[0])
-        sample = splits.train_x[: cfg.compute_batch]
-        specs: list[MethodSpec] = list(cfg.methods)
-        swept = next((s for s in cfg.methods if sweeps_templates(s)), None)
-        if swept is not None:
-            specs += [with_templates(swept, m) for m in cfg.compute_templates if m != swept.templates]
-        report = []
-        for spec in specs:
-            torch.manual_seed(0)
-            classifier = build_classifier(
-                spec, self.backbone, splits.classnames, splits.template, scm=cfg.scm
-            )
-            # Training is timed on training views, inference on the test views the accuracy is measured on.
-            images, labels = encode_ready_batch(sample, build_view_transform(spec, self.backbone))
-            test_images, _ = encode_ready_batch(
-                sample, build_test_transform(spec, self.backbone), seed=TEST_VIEW_SEED
-            )
-            row = measure_throughput(classifier, images, labels, test_images=test_images)
-            if not spec.trains:
-                row["train_images_per_s"] = None
-            # End-to-end rate of the real training run (data loading and optimiser included), if any.
-            row["fit_images_per_s"] = self._fit_rates.get(spec.label)
-            report.append({"method": spec.label, **row})
-        return report
-
-
-def encode_ready_batch(
-    sample: Sequence, transform: Callable, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load a few images through a transform into one ``[B,V,3,H,W]`` (or ``[B,3,H,W]``) batch."""
-    dataset = SeededViewsDataset(sample, transform, seed=seed)
-    items = [dataset[i] for i in range(len(dataset))]
-    return torch.stack([i["images"] for i in items]), torch.tensor([i["labels"] for i in items])
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (what a config.json and a checkpoint can hold); anything else as its str."""
-    return json.loads(json.dumps(value, default=str))
+        splits = self._build(cfg.datasets[0], "base" if cfg.protocol == "base2new" else "all", cfg.seeds[0])
+        return compute_report(cfg, self.backbone, splits, self._fit_rates)
 
 
 __all__ = [

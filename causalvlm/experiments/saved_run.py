@@ -28,8 +28,8 @@ from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.data import Datum
 from causalvlm.evaluation.features import FeatureCache
 from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features
-from causalvlm.experiments.method_specs import MethodSpec, build_classifier, build_test_transform
-from causalvlm.experiments.protocols import TEST_VIEW_SEED
+from causalvlm.experiments.method_parts import TEST_VIEW_SEED, build_classifier, build_test_transform
+from causalvlm.experiments.method_specs import MethodSpec
 from causalvlm.runs.checkpoints import read_checkpoint
 from causalvlm.runs.run_dirs import CLASSIFIER_KEY, CONFIG_NAME, RunDirectory
 from causalvlm.runs.run_identity import backbone_identity, differences

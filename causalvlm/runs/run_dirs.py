@@ -1,7 +1,7 @@
 """One run's directory, ``runs/<method>/<dataset>/seed<k>/``, and the decision: resume, or start from scratch.
 
     config.json              the run's resolved configuration and its fingerprint (written at the start),
-                             plus the record that rebuilds its classifier (training/saved_run.py)
+                             plus the record that rebuilds its classifier (experiments/saved_run.py)
     checkpoints/last.ckpt    replaced after every epoch; records the same configuration
     logs/<name>/version_<n>/ the log of each fit, CSV by default (a resumed fit adds a version)
 

@@ -6,27 +6,29 @@ records through :mod:`causalvlm.runs`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from causalvlm.training.callbacks import TrainThroughput
+from causalvlm.training.datamodule import (
+    EpochSeededSampler,
+    FeatureDataset,
+    PromptDataModule,
+    SeededViewsDataset,
+)
+from causalvlm.training.module import PromptTuningModule, warmup_cosine_factor
+from causalvlm.training.settings import OptimConfig, TrainConfig
+from causalvlm.training.trainer import build_trainer, fit, resolve_devices, resolve_precision
 
-_LAZY = {
-    "TrainThroughput": "causalvlm.training.callbacks",
-    "EpochSeededSampler": "causalvlm.training.datamodule",
-    "FeatureDataset": "causalvlm.training.datamodule",
-    "PromptDataModule": "causalvlm.training.datamodule",
-    "SeededViewsDataset": "causalvlm.training.datamodule",
-    "PromptTuningModule": "causalvlm.training.module",
-    "warmup_cosine_factor": "causalvlm.training.module",
-    "build_trainer": "causalvlm.training.trainer",
-    "fit": "causalvlm.training.trainer",
-    "resolve_devices": "causalvlm.training.trainer",
-    "resolve_precision": "causalvlm.training.trainer",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'causalvlm.training' has no attribute {name!r}")
+__all__ = [
+    "EpochSeededSampler",
+    "FeatureDataset",
+    "OptimConfig",
+    "PromptDataModule",
+    "PromptTuningModule",
+    "SeededViewsDataset",
+    "TrainConfig",
+    "TrainThroughput",
+    "build_trainer",
+    "fit",
+    "resolve_devices",
+    "resolve_precision",
+    "warmup_cosine_factor",
+]

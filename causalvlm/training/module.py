@@ -22,7 +22,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibratio
 
 from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.evaluation.metrics import ECE_BINS
-from causalvlm.experiments.config import DEFAULT_MAX_EPOCHS, OptimConfig
+from causalvlm.training.settings import DEFAULT_MAX_EPOCHS, OptimConfig
 
 FROZEN_PREFIX = "classifier.backbone."  # state-dict keys of the frozen CLIP, left out of checkpoints
 

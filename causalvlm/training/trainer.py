@@ -17,20 +17,26 @@ from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.experiments.config import TrainConfig
 from causalvlm.runs.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
 from causalvlm.training.callbacks import EpochCheckpoint, TrainThroughput
 from causalvlm.training.datamodule import PromptDataModule
 from causalvlm.training.loggers import build_logger
 from causalvlm.training.module import PromptTuningModule
+from causalvlm.training.settings import TrainConfig
 
 EXPECTED_WARNINGS = (
     r".*module\(s\) in eval mode at the start of training.*",
     r".*number of training batches .* is smaller than the logging interval.*",
     r".*isinstance\(treespec, LeafSpec\).*",
 )
+
+
+def global_rank() -> int:
+    """This process's global rank (0 without DDP); Lightning sets it on ``rank_zero_only`` at start-up."""
+    return int(getattr(rank_zero_only, "rank", 0))
 
 
 def resolve_precision(config: TrainConfig) -> str:

@@ -31,7 +31,8 @@ from world_validation import (
 
 from causalvlm.cli import number
 from causalvlm.evaluation.metrics import evaluate_features, harmonic_mean
-from causalvlm.experiments.method_specs import build_classifier, method_spec
+from causalvlm.experiments.method_parts import build_classifier
+from causalvlm.experiments.method_specs import method_spec
 from causalvlm.worlds import WORLD_OPTION_RANGES
 
 ZERO_SHOT_CEILING = 75.0  # the chosen world is the least noisy one with zero-shot base accuracy below this

@@ -20,8 +20,8 @@ import torch
 from causalvlm.cli import CheckedParser, seed, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.data.splits import read_split_json, subsample_classes
-from causalvlm.experiments.config import build_experiment
 from causalvlm.experiments.experiment import validate_experiment
+from causalvlm.experiments.layers import build_experiment
 from causalvlm.experiments.protocols import ProtocolRunner, load_backbone
 from causalvlm.worlds import make_task
 from causalvlm.worlds.task import DATASET_DIRNAME, IMAGE_DIRNAME, SPLIT_FILE

@@ -8,15 +8,10 @@ import pytest
 
 import causalvlm.experiments as experiments
 from causalvlm.cli import CheckedParser, integer
-from causalvlm.experiments.config import (
-    ExperimentConfig,
-    OptimConfig,
-    TrainConfig,
-    build_experiment,
-    config_from_layers,
-    merge_layers,
-)
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.layers import build_experiment, config_from_layers, merge_layers
 from causalvlm.experiments.method_specs import MethodSpec, method_spec
+from causalvlm.training.settings import OptimConfig, TrainConfig
 from causalvlm.validation import ConfigError, check_type
 
 
@@ -33,7 +28,7 @@ def test_one_configuration_with_one_set_of_defaults():
 def test_world_yaml_spells_out_the_default_run():
     from pathlib import Path
 
-    from causalvlm.experiments.config import build_experiment
+    from causalvlm.experiments.layers import build_experiment
 
     yaml = Path(__file__).parents[2] / "examples" / "cdc" / "configs" / "world.yaml"
     written, default = build_experiment(yaml), ExperimentConfig()

@@ -7,9 +7,10 @@ import importlib.util
 import pytest
 from pytorch_lightning.loggers import CSVLogger
 
-from causalvlm.experiments.config import TrainConfig, build_experiment
+from causalvlm.experiments.layers import build_experiment
 from causalvlm.training import loggers
 from causalvlm.training.loggers import LOGGERS, build_logger, check_logger
+from causalvlm.training.settings import TrainConfig
 from causalvlm.validation import ConfigError
 
 

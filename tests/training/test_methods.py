@@ -22,7 +22,7 @@ from causalvlm.experiments import (
     method_spec,
     uses_cached_features,
 )
-from causalvlm.experiments import protocols as protocols_module
+from causalvlm.experiments import compute_report as compute_report_module
 from causalvlm.experiments.method_specs import PRESETS, TEST_VIEW_POLICIES
 from causalvlm.mediators import MEDIATORS
 
@@ -142,7 +142,7 @@ def test_compute_report_times_inference_on_the_test_views(backbone, jpeg_root, m
         seen[classifier.num_templates, len(seen)] = (tuple(images.shape), tuple(test_images.shape))
         return {"templates": classifier.num_templates}
 
-    monkeypatch.setattr(protocols_module, "measure_throughput", record)
+    monkeypatch.setattr(compute_report_module, "measure_throughput", record)
     shared = method_spec("cdc", templates=2)
     per_template = method_spec("cdc", templates=2, test_views="per-template")
     _runner(backbone, jpeg_root, shared, per_template, out=tmp_path).compute_report()

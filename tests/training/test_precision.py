@@ -8,7 +8,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from causalvlm.experiments.config import PRECISIONS, ExperimentConfig, TrainConfig
+from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.training.settings import PRECISIONS, TrainConfig
 from causalvlm.training.trainer import build_trainer, resolve_devices, resolve_precision
 from causalvlm.validation import ConfigError
 

@@ -17,9 +17,9 @@ import causalvlm
 from causalvlm.commands import evaluate as eval_command
 from causalvlm.data import DATASETS
 from causalvlm.experiments import experiment
-from causalvlm.experiments.config import build_experiment
-from causalvlm.experiments.method_specs import build_classifier
-from causalvlm.experiments.protocols import _slug
+from causalvlm.experiments.layers import build_experiment
+from causalvlm.experiments.method_parts import build_classifier
+from causalvlm.experiments.run_records import slug
 from causalvlm.experiments.saved_run import evaluate_saved, open_run
 
 LABELS = ("coop", "cdc[M=2]")
@@ -54,7 +54,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _run_dir(config, label: str) -> Path:
-    return Path(config.out) / "runs" / _slug(label) / "shapeworld" / "seed1"
+    return Path(config.out) / "runs" / slug(label) / "shapeworld" / "seed1"
 
 
 @pytest.mark.parametrize("label", LABELS)
