@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+import causalvlm
 import causalvlm.experiments as experiments
 from causalvlm.cli import CheckedParser, integer
 from causalvlm.experiments.config import ExperimentConfig
@@ -30,11 +31,33 @@ def test_world_yaml_spells_out_the_default_run():
 
     from causalvlm.experiments.layers import build_experiment
 
-    yaml = Path(__file__).parents[2] / "examples" / "cdc" / "configs" / "world.yaml"
+    yaml = Path(causalvlm.__file__).parent / "configs" / "world.yaml"  # shipped in the package
     written, default = build_experiment(yaml), ExperimentConfig()
     assert written.methods == default.methods
     assert written.train == default.train
     assert (written.seeds, written.shots, written.threads) == (default.seeds, default.shots, default.threads)
+
+
+def test_one_epoch_default_coop_s_and_the_world_recipe_lives_in_world_yaml():
+    """TrainConfig's defaults are CoOp's recipe; the world demo's 200 epochs are read from world.yaml."""
+    import inspect
+
+    import causalvlm.experiments.config as config_module
+    from causalvlm.training.settings import DEFAULT_MAX_EPOCHS
+
+    assert TrainConfig().max_epochs == DEFAULT_MAX_EPOCHS == 10 and TrainConfig().batch_size == 32
+    assert TrainConfig().optim == OptimConfig(lr=0.002, momentum=0.9, weight_decay=5e-4)
+    written = config_module.world_yaml()["train"]
+    assert ExperimentConfig().train.max_epochs == written["max_epochs"] != DEFAULT_MAX_EPOCHS
+    assert "max_epochs=" not in inspect.getsource(config_module)  # no second epoch default in code
+
+
+def test_a_bad_world_yaml_train_section_names_the_file(monkeypatch):
+    import causalvlm.experiments.config as config_module
+
+    monkeypatch.setattr(config_module, "world_yaml", lambda: {"train": {"optim": {"lr": -1}}})
+    with pytest.raises(ConfigError, match=r"train\.optim\.lr.*configs/world\.yaml|configs/world\.yaml.*lr"):
+        config_module.world_recipe()
 
 
 def test_method_entries_may_be_names_mappings_or_specs():
