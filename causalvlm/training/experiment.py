@@ -23,6 +23,7 @@ import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
 from causalvlm.data import DATASETS
+from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
 from causalvlm.training.config import (
@@ -127,9 +128,27 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
                 log(f"--overwrite: removed {path}")
+        headroom = run_headroom(protocol, runner)
         output = runner.run()
-        _write_report(config, protocol, specs, output, probe, world)
+        _write_report(config, protocol, specs, output, probe, world, headroom)
     return Path(config.out)
+
+
+def run_headroom(protocol: ExperimentConfig, runner: ProtocolRunner) -> dict[str, dict[str, Any]]:
+    """Base-to-new: per dataset, the frozen features' K-shot linear-probe and zero-shot accuracies on the
+    run's test images (evaluation/headroom.py), the headroom a prompt learner has on the task."""
+    if protocol.protocol != "base2new":
+        return {}
+    return {
+        name: task_headroom(
+            runner.backbone,
+            lambda half, seed, name=name: runner.splits(name, half, seed),
+            protocol.seeds,
+            protocol.shots,
+            runner.features,
+        ).summary()
+        for name in protocol.datasets
+    }
 
 
 def _take_over(lock: OutputLock, config: ExperimentConfig, log: Callable[[str], None]) -> None:
@@ -151,6 +170,7 @@ def _write_report(
     output: Any,
     probe: ProbeResult | None,
     world: Mapping[str, Any] | None = None,
+    headroom: Mapping[str, Any] | None = None,
 ) -> None:
     payload = build_payload(
         protocol.protocol,
@@ -164,6 +184,7 @@ def _write_report(
     )
     if world is not None:  # the generated world's task.json: which world the numbers come from
         payload["world"] = _jsonable(world)
+    payload["headroom"] = _jsonable(headroom or {})
     if rank_zero_only.rank == 0:  # under DDP every rank runs this function; one writes
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)
 
