@@ -32,7 +32,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.data import DatasetSplits
 from causalvlm.evaluation.features import FeatureCache, data_key
 
-L2_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
+L2_GRID: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 MAX_ITER = 200  # L-BFGS iterations; the problem is small and convex
 
 

@@ -131,7 +131,7 @@ def write_report(
 
 
 def _first_seed_note(payload: Mapping[str, Any]) -> str:
-    """"seed 1 (first of 1, 2, 3)": the run whose predictions the reliability diagram shows."""
+    """ "seed 1 (first of 1, 2, 3)": the run whose predictions the reliability diagram shows."""
     seeds = list(payload.get("config", {}).get("seeds") or payload.get("seeds") or [])
     if not seeds:
         return ""

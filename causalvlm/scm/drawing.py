@@ -118,23 +118,33 @@ def draw_scm(
     observed = [n for n in scm.graph if n not in scm.latents]
     latent = sorted(scm.latents)
     colours = [HIGHLIGHT_COLOUR if n in marked else OBSERVED_COLOUR for n in observed]
-    nx.draw_networkx_nodes(scm.graph, pos, nodelist=observed, node_color=colours, edgecolors="#333333",
-                           node_size=1400, ax=ax)
+    nx.draw_networkx_nodes(
+        scm.graph, pos, nodelist=observed, node_color=colours, edgecolors="#333333", node_size=1400, ax=ax
+    )
     if latent:
-        dashed = nx.draw_networkx_nodes(scm.graph, pos, nodelist=latent, node_color="white",
-                                        edgecolors="#555555", node_size=1400, ax=ax)
+        dashed = nx.draw_networkx_nodes(
+            scm.graph, pos, nodelist=latent, node_color="white", edgecolors="#555555", node_size=1400, ax=ax
+        )
         dashed.set_linestyle("--")
     layer = {n: i for i, generation in enumerate(nx.topological_generations(scm.graph)) for n in generation}
     for from_latent in (False, True):
         for skips in (False, True):
             edges = [
-                (u, v) for u, v in scm.graph.edges
+                (u, v)
+                for u, v in scm.graph.edges
                 if (u in scm.latents) == from_latent and (layer[v] - layer[u] > 1) == skips
             ]
             # an edge that skips a layer would run straight through the nodes between; bend it instead
             nx.draw_networkx_edges(
-                scm.graph, pos, edgelist=edges, arrows=True, arrowsize=16, node_size=1400, ax=ax,
-                style="dashed" if from_latent else "solid", edge_color="#777777" if from_latent else "black",
+                scm.graph,
+                pos,
+                edgelist=edges,
+                arrows=True,
+                arrowsize=16,
+                node_size=1400,
+                ax=ax,
+                style="dashed" if from_latent else "solid",
+                edge_color="#777777" if from_latent else "black",
                 connectionstyle="arc3,rad=0.45" if skips else "arc3",
             )
     labels = {n: node_label(scm, n) for n in scm.graph}

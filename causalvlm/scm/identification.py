@@ -79,9 +79,7 @@ def frontdoor_estimand(scm: SCM, x: str, y: str, s: frozenset[str]) -> tuple[str
     st = ", ".join(sorted(s))
     sl = ", ".join(scm.latex_symbol(n) for n in sorted(s))
     text = f"{lhs_t} = sum_{{{st}}} P({st} | {x}) sum_{{{x}'}} P({y} | {x}', {st}) P({x}')"
-    latex = (
-        rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
-    )
+    latex = rf"{lhs_l} = \sum_{{{sl}}} P({sl} \mid {xl}) \sum_{{{xl}'}} P({yl} \mid {xl}', {sl})\, P({xl}')"
     return text, latex
 
 

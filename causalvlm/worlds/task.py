@@ -41,6 +41,7 @@ from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
+from causalvlm.worlds.captions import DATASET_NAMES
 from causalvlm.worlds.factors import Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
@@ -79,7 +80,20 @@ def world_options(**options: Any) -> WorldOptions:
     return replace(TASK_OPTIONS, **{k: float(v) for k, v in options.items()})
 
 
+# How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write
+# them ("pentagram"; captions.DATASET_NAMES), names the pre-training captions use rarely.
+CLASS_NAME_STYLES = ("caption", "dataset")
+
+
+def _class_names(style: str = "caption") -> tuple[str, ...]:
+    """The task's class names in label order for a :data:`CLASS_NAME_STYLES` style."""
+    if style not in CLASS_NAME_STYLES:
+        raise ValueError(f"class_names must be one of {', '.join(CLASS_NAME_STYLES)}, got {style!r}")
+    return SHAPE_NAMES if style == "caption" else tuple(DATASET_NAMES[s] for s in SHAPE_NAMES)
+
+
 TASK_PARAMETERS = (
+    "class_names",
     "rho",
     "seed",
     "n_train_per_class",
@@ -96,6 +110,11 @@ def check_task_options(options: dict[str, Any]) -> None:
     if unknown:
         raise ValueError(f"unknown world setting(s) {unknown}; valid world settings: {', '.join(valid)}")
     world_options(**{k: v for k, v in options.items() if k not in TASK_PARAMETERS})
+    if "class_names" in options:
+        try:
+            _class_names(options["class_names"])
+        except ValueError as error:
+            raise ValueError(f"world setting {error}") from None
     if not 0.0 <= float(options.get("rho", 0.0)) <= 1.0:
         raise ValueError(f"world setting rho must be in [0, 1], got {options['rho']!r}")
     for name in ("n_train_per_class", "n_val_per_class", "n_test_per_class"):
@@ -112,8 +131,9 @@ def _task_params(
     n_test_per_class: int,
     spurious_factor: str,
     options: WorldOptions,
+    names: str = "caption",
 ) -> dict:
-    return {
+    params = {
         "rho": float(rho),
         "seed": int(seed),
         "n_train_per_class": int(n_train_per_class),
@@ -121,13 +141,18 @@ def _task_params(
         "n_test_per_class": int(n_test_per_class),
         "spurious_factor": spurious_factor,
         "world_options": asdict(options),
-        "classnames": list(SHAPE_NAMES),
+        "classnames": list(_class_names(names)),
     }
+    if names != "caption":  # a task made before the setting existed keeps its task.json
+        params["class_names"] = names
+    return params
 
 
-def _write_split(folder: Path, split: str, factors: list[Factors], entries: list, factor_rows: dict) -> None:
+def _write_split(
+    folder: Path, split: str, factors: list[Factors], entries: list, factor_rows: dict, names: tuple[str, ...]
+) -> None:
     for index, f in enumerate(factors):
-        classname = SHAPE_NAMES[f.shape]
+        classname = names[f.shape]
         rel = f"{split}/{classname}/{index:05d}.png"
         (folder / IMAGE_DIRNAME / split / classname).mkdir(parents=True, exist_ok=True)
         Image.fromarray(render(f), mode="RGB").save(folder / IMAGE_DIRNAME / rel)
@@ -147,6 +172,7 @@ def make_task(
     noise_max: float | None = None,
     size_scale: float | None = None,
     rotation_range: float | None = None,
+    class_names: str = "caption",
 ) -> DatasetSplits:
     """Write the shape task to ``<root>/shapeworld`` (reused if made with the same parameters); load it.
 
@@ -155,7 +181,7 @@ def make_task(
     images); the returned splits hold the K-shot training set drawn from the pool with the same ``seed``.
     ``n_train_per_class`` (default ``max(N_TRAIN_PER_CLASS, shots)``) is the pool size; ``noise_max``,
     ``size_scale`` and ``rotation_range`` are :class:`WorldOptions` over :data:`TASK_OPTIONS` (None keeps
-    the default), recorded in ``task.json``.
+    the default), recorded in ``task.json``; ``class_names`` (:data:`CLASS_NAME_STYLES`) names the classes.
     """
     given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
     world = world_options(**{k: v for k, v in given.items() if v is not None})
@@ -169,7 +195,10 @@ def make_task(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"task root folder {root} does not exist")
-    params = _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
+    names = _class_names(class_names)
+    params = _task_params(
+        rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world, class_names
+    )
     folder = root / DATASET_DIRNAME
     task_file = folder / "task.json"
     if not (task_file.is_file() and json.loads(task_file.read_text()) == params):
@@ -185,7 +214,7 @@ def make_task(
             factor_rows: dict[str, dict] = {}
             for name, factors in (("train", train), ("val", val), ("test", test)):
                 split[name] = []
-                _write_split(tmp, name, factors, split[name], factor_rows)
+                _write_split(tmp, name, factors, split[name], factor_rows, names)
             (tmp / SPLIT_FILE).write_text(json.dumps(split))
             (tmp / "factors.json").write_text(json.dumps(factor_rows))
             (tmp / "task.json").write_text(json.dumps(params, indent=2))
@@ -246,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-train-per-class", type=int, help=f"training pool (default {N_TRAIN_PER_CLASS})")
     parser.add_argument("--n-test-per-class", type=int, default=50)
     parser.add_argument("--spurious-factor", default="object_colour")
+    parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
     for option in fields(WorldOptions):
         parser.add_argument(
             f"--{option.name.replace('_', '-')}",
@@ -265,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         args.n_test_per_class,
         spurious_factor=args.spurious_factor,
         n_train_per_class=args.n_train_per_class,
+        class_names=args.class_names,
         **options,
     )
     print(
