@@ -1,8 +1,10 @@
 """The committed tiny CLIP loads with open_clip and knows shapes; pretraining is deterministic.
 
 Thresholds on 240 fresh held-out images (10 per shape, a seed the pretraining never used): shape above
-SHAPE_ACCURACY_THRESHOLD = 0.30 (chance 1/24; the checkpoint scores 97 % on 2000 images, see MODEL_CARD.md),
-object colour above 0.8 (chance 1/8) and size above 0.6 (chance 1/3). A random-init model passes none of them.
+SHAPE_ACCURACY_THRESHOLD = 0.30 (chance 1/24; the checkpoint scores 85 % on 2000 images, see MODEL_CARD.md),
+object colour above 0.8 (chance 1/8) and size above 0.6 (chance 1/3); background colour, texture and position
+at least twice chance (the checkpoint of sessions 1–3 was at chance on them). A random-init model passes none
+of the shape and colour thresholds.
 """
 
 from __future__ import annotations
@@ -76,6 +78,13 @@ def test_zero_shot_knows_task_irrelevant_factors(trained, held_out):
     accuracy = zero_shot_factor_accuracy(*trained, held_out, factors=("object_colour", "size"))
     assert accuracy["object_colour"]["accuracy"] > 0.8, accuracy  # the spurious factor of the tasks
     assert accuracy["size"]["accuracy"] > 0.6, accuracy  # chance 1/3
+
+
+def test_zero_shot_knows_the_background_texture_and_position(trained, held_out):
+    factors = ("background_colour", "texture", "position")
+    accuracy = zero_shot_factor_accuracy(*trained, held_out, factors=factors)
+    for factor in factors:
+        assert accuracy[factor]["accuracy"] > 2 * accuracy[factor]["chance"], accuracy
 
 
 def test_zero_shot_shape_accuracy_is_above_threshold(trained, held_out):
