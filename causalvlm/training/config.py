@@ -49,11 +49,10 @@ CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "64-true")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
-# The world demo: 24 shapes (12 base, 12 new), 50 test images per shape, named as a dataset would
-# (worlds.captions.DATASET_NAMES); training, validation and test drawn alike (ρ = 0, the paper's base-to-new
-# protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
+# The world demo: 24 shapes (12 base, 12 new), 50 test images per shape; training, validation and test drawn
+# alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
 # (training/rho_sweep.py) is the experiment about the spurious cue.
-WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50, "class_names": "dataset"}
+WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
 WORLD_FIXED = ("root", "shots", "seed")  # make_task arguments the experiment sets itself
 # Training epochs when not given: CoOp's recipe for 16-shot base-to-new (the world demo runs as many).
 DEFAULT_MAX_EPOCHS = 10

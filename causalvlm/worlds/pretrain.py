@@ -62,7 +62,7 @@ class PretrainConfig:
     log_every: int = 50
     device: str = "auto"  # "auto" = cuda if available, else cpu; or "cpu", "cuda", "cuda:N"
     model_config: str = ""  # an open_clip config JSON to train instead of tiny_clip.json ("" = the tiny CLIP)
-    image_warmup_steps: int = 400  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
+    image_warmup_steps: int = 2000  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
     image_warmup_lr: float = 2e-3
 
     def __post_init__(self) -> None:

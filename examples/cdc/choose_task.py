@@ -12,7 +12,8 @@ base and new classes' validation images (50 per class, never a test split; see w
 
 The rule, fixed before any candidate was measured: keep the candidates whose zero-shot base accuracy is in
 [45, 75]; choose the one with the largest base gap (probe − zero-shot); a candidate needs a gap of at least
-10 points to count as the paper's regime, and the least pixel noise breaks ties within 1 point. With
+10 points to count as the paper's regime; ties within 1 point go to the least pixel noise, then to the
+first in :data:`CANDIDATES` (caption names before dataset names). With
 ``--coop`` it then trains CoOp with the default recipe on the chosen task (3 seeds) and prints its base /
 new accuracy beside zero-shot: the regime check is base ≥ zero-shot + 8 and new ≤ zero-shot − 5.
 """
