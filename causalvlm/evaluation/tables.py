@@ -251,6 +251,32 @@ def probe_markdown(probe: Mapping[str, Any] | None) -> list[str]:
     return ["### Similarity probe (Fig. 1a)", "", note, ""] + _table(header, rows)
 
 
+def headroom_markdown(headroom: Mapping[str, Any] | None) -> list[str]:
+    """Per dataset: the K-shot linear-probe and zero-shot accuracy of the frozen features, base and new."""
+    if not headroom:
+        return []
+    rows = []
+    for dataset, entry in headroom.items():
+        for half in ("base", "new"):
+            if half in entry:
+                e = entry[half]
+                values = ", ".join(f"{v:.1f}" for v in e["linear_probe_values"])
+                rows.append(
+                    [dataset, half, f"{e['zero_shot']:.2f}", f"{e['linear_probe']:.2f} ({values})",
+                     f"{e['gap']:+.2f}"]
+                )  # fmt: skip
+    shots = next(iter(headroom.values())).get("shots")
+    note = (
+        f"Headroom of the frozen image features: zero-shot (the dataset's template) against a {shots}-shot "
+        "linear probe (logistic regression by L-BFGS on each seed's few-shot draw, L2 weight chosen on "
+        "validation images), both on the test images. A probe far above zero-shot means the features know "
+        "the classes and the class-only prompt reads them poorly; a probe at or below zero-shot leaves a "
+        "prompt learner little to find."
+    )
+    header = ["Dataset", "Classes", "Zero-shot", "Linear probe (per seed)", "Probe − zero-shot"]
+    return ["### Headroom", "", note, ""] + _table(header, rows)
+
+
 def results_markdown(payload: Mapping[str, Any]) -> str:
     protocol = payload["protocol"]
     seeds = ", ".join(str(s) for s in payload.get("seeds", []))
@@ -267,7 +293,8 @@ def results_markdown(payload: Mapping[str, Any]) -> str:
     if payload.get("world"):  # the generated world's task.json: say which world the numbers are from
         world = payload["world"]
         options = ", ".join(f"{k} = {v:g}" for k, v in world.get("world_options", {}).items())
-        lines.append(f"World: ρ = {world.get('rho', 0):g}, {options}.")
+        names = f", classes named by {world['class_names']} names" if world.get("class_names") else ""
+        lines.append(f"World: ρ = {world.get('rho', 0):g}, {options}{names}.")
     delta = payload.get("delta") or {}
     if delta.get("baseline"):
         lines.append(
@@ -278,6 +305,7 @@ def results_markdown(payload: Mapping[str, Any]) -> str:
         lines += base2new_markdown(payload)
     else:
         lines += cross_markdown(payload, "acc") + cross_markdown(payload, "ece")
+    lines += headroom_markdown(payload.get("headroom"))
     lines += template_markdown(payload) + compute_markdown(payload.get("compute", []))
     lines += probe_markdown(payload.get("probe"))
     return "\n".join(lines).rstrip() + "\n"

@@ -266,6 +266,8 @@ class ExperimentConfig:
         for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
             if options.get(name) is not None:
                 require_number(options[name], f"world.{name}", minimum=low, maximum=high)
+        if "class_names" in options:
+            require_choice(options["class_names"], "world.class_names", worlds.CLASS_NAME_STYLES)
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
                 worlds.sample_factors(

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ import torch
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
-from causalvlm.data import DATASETS
+from causalvlm.data import DATASETS, DatasetSplits
+from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
 from causalvlm.experiments.config import WORLD_TASK, ExperimentConfig
@@ -161,9 +163,31 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
                 log(f"--overwrite: removed {path}")
+        headroom = run_headroom(protocol, runner)
         output = runner.run()
-        _write_report(config, protocol, specs, output, probe, world)
+        _write_report(config, protocol, specs, output, probe, world, headroom)
     return Path(config.out)
+
+
+def run_headroom(protocol: ExperimentConfig, runner: ProtocolRunner) -> dict[str, dict[str, Any]]:
+    """Base-to-new: per dataset, the frozen features' K-shot linear-probe and zero-shot accuracies on the
+    run's test images (evaluation/headroom.py), the headroom a prompt learner has on the task."""
+    if protocol.protocol != "base2new":
+        return {}
+    return {
+        name: task_headroom(
+            runner.backbone,
+            partial(_splits_of, runner, name),
+            protocol.seeds,
+            protocol.shots,
+            runner.features,
+        ).summary()
+        for name in protocol.datasets
+    }
+
+
+def _splits_of(runner: ProtocolRunner, name: str, half: str, seed: int) -> DatasetSplits:
+    return runner.splits(name, half, seed)
 
 
 def _take_over(lock: OutputLock, config: ExperimentConfig, log: Callable[[str], None]) -> None:
@@ -185,6 +209,7 @@ def _write_report(
     output: Any,
     probe: ProbeResult | None,
     world: Mapping[str, Any] | None = None,
+    headroom: Mapping[str, Any] | None = None,
 ) -> None:
     payload = build_payload(
         protocol.protocol,
@@ -199,6 +224,7 @@ def _write_report(
     if world is not None:  # the generated world's task.json and folder: which world the numbers come from
         payload["world"] = _jsonable(world)
         payload["world_folder"] = str(Path(world_root(protocol)) / WORLD_DIRNAME)
+    payload["headroom"] = _jsonable(headroom or {})
     if global_rank() == 0:  # under DDP every rank runs this function; one writes
         remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole
         write_report(config.out, payload, output.evaluations, resolve_scm(config.scm), probe=probe)

@@ -96,6 +96,10 @@ class ProtocolRunner:
             str(self.config.dataset_options.get(name, {}).get("root", self.config.data_root))
         )
 
+    def splits(self, name: str, subsample: str, seed: int) -> DatasetSplits:
+        """The splits a run of ``seed`` on dataset ``name`` trains and tests on (built once, then cached)."""
+        return self._build(name, subsample, seed)
+
     def _build(self, name: str, subsample: str, seed: int) -> DatasetSplits:
         key = (name, subsample, seed)
         if key not in self._splits:

@@ -22,6 +22,7 @@ from causalvlm.worlds.factors import (
 from causalvlm.worlds.render import IMAGE_SIZE, render, render_pil
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task import (
+    CLASS_NAME_STYLES,
     TASK_OPTIONS,
     TEMPLATE,
     TEMPLATE_STARTS,
@@ -44,6 +45,7 @@ from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
 DATASETS.register("shapeworld")(build_shapeworld)
 
 __all__ = [
+    "CLASS_NAME_STYLES",
     "BACKGROUND_COLOURS",
     "CATEGORICAL_FACTORS",
     "FACTOR_NAMES",

@@ -29,6 +29,36 @@ POSITION_WORDS = {
     "bottom": "at the bottom",
 }
 OPENERS = ("a photo of ", "an image of ", "a picture of ", "")
+# How a dataset would name each shape (a catalogue's or a geometry book's name) where captions mostly say the
+# everyday word. Captions use this name for a shape in a fraction of the mentions that rises from 0 to
+# ``CaptionConfig.p_dataset_name`` over the shapes (:func:`dataset_name_rate`), the long tail of a concept's
+# names on the web; a downstream task may label its classes with these names (``class_names: dataset``).
+DATASET_NAMES: dict[str, str] = {
+    "triangle": "equilateral triangle",
+    "square": "regular quadrilateral",
+    "pentagon": "regular pentagon",
+    "hexagon": "regular hexagon",
+    "circle": "disc",
+    "ellipse": "oval",
+    "star": "pentagram",
+    "sparkle": "four-pointed star",
+    "hexagram": "star of david",
+    "cross": "plus sign",
+    "ring": "annulus",
+    "frame": "square outline",
+    "arrow": "right arrow",
+    "heart": "love heart",
+    "crescent": "lune",
+    "semicircle": "half disc",
+    "trapezoid": "trapezium",
+    "parallelogram": "rhomboid",
+    "kite": "deltoid",
+    "tee": "letter t",
+    "ell": "letter l",
+    "aitch": "letter h",
+    "chevron": "caret",
+    "hourglass": "bowtie",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +72,17 @@ class CaptionConfig:
     p_texture: float = 0.4
     p_position: float = 0.25
     p_something: float = 0.05  # the bare "something <colour>" form
+    p_dataset_name: float = 0.0  # the largest share of a shape's mentions that use its DATASET_NAMES name
+
+
+def dataset_name_rate(shape: int, p_dataset_name: float) -> float:
+    """The share of shape ``shape``'s mentions that use its dataset name: p · ((7 · shape) mod 24) / 23.
+
+    The multiplier 7 (coprime to 24) interleaves the rates over the labels, so base classes (the first half
+    of the labels) and new classes get the same spread of rare and common names.
+    """
+    count = len(DATASET_NAMES)
+    return p_dataset_name * ((7 * shape) % count) / (count - 1)
 
 
 def _article(word: str) -> str:
@@ -53,7 +94,12 @@ def caption(factors: Factors, rng: np.random.Generator, config: CaptionConfig = 
     words = factors.names()
     if rng.random() < config.p_something:
         return f"something {words['object_colour']}"
-    noun = words["shape"] if rng.random() < config.p_shape else ("shape" if rng.random() < 0.5 else "object")
+    if rng.random() < config.p_shape:
+        rate = dataset_name_rate(factors.shape, config.p_dataset_name)
+        use_dataset_name = rate > 0 and rng.random() < rate  # no draw at rate 0: the old captions stay
+        noun = DATASET_NAMES[words["shape"]] if use_dataset_name else words["shape"]
+    else:
+        noun = "shape" if rng.random() < 0.5 else "object"
     adjectives = []
     if rng.random() < config.p_size:
         adjectives.append(words["size"])

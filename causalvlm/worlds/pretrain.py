@@ -1,6 +1,6 @@
 """Contrastive pre-training of the tiny CLIP on the ShapeWorld caption corpus.
 
-    python -m causalvlm.worlds.pretrain --out causalvlm/worlds/checkpoints/tiny_clip.pt --seed 0 --steps 1500
+    python -m causalvlm.worlds.pretrain          # writes tiny_clip/tiny_clip.pt in the current folder
 
 The loss is CLIP's symmetric InfoNCE (open_clip's ``ClipLoss``) over a batch of B (image, caption) pairs,
     L = ½ [CE(τ · I Tᵀ, diag) + CE(τ · T Iᵀ, diag)],
@@ -29,31 +29,40 @@ import torch
 
 from causalvlm.cli import SEED_MAX, CheckedParser, integer, number
 from causalvlm.validation import ConfigError, check_fields, require_int, require_number, type_hints
+from causalvlm.worlds.captions import CaptionConfig
 from causalvlm.worlds.corpus import CaptionedBatches, render_images, to_model_input
+from causalvlm.worlds.factor_probe import factor_probe_accuracy
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS
 from causalvlm.worlds.tiny_clip import register_tiny_clip
 from causalvlm.worlds.zero_shot import model_input_size, zero_shot_factor_accuracy
+
+DEFAULT_OUT = "tiny_clip/tiny_clip.pt"
 
 
 @dataclass
 class PretrainConfig:
     """Every option of ``python -m causalvlm.worlds.pretrain`` (``--batch-size`` for ``batch_size``)."""
 
-    out: str = "causalvlm/worlds/checkpoints/tiny_clip.pt"  # the state dict; a summary JSON goes beside it
+    # The state dict; a summary JSON goes beside it. The default is a folder of the current directory (made
+    # when missing), never the checkpoint shipped in the package; an existing file needs --overwrite.
+    out: str = DEFAULT_OUT
+    overwrite: bool = False  # replace an existing --out file (and its summary)
     seed: int = 0
     steps: int = 1500
     batch_size: int = 128  # pairs per contrastive batch
     lr: float = 2e-3  # peak AdamW learning rate
     weight_decay: float = 0.1
     warmup_steps: int = 100
-    shape_batch_fraction: float = 0.5  # batches captioned by shape alone (see CaptionedBatches)
+    shape_batch_fraction: float = 0.0  # batches captioned by shape alone (see CaptionedBatches)
+    # the largest share of a shape's mentions that use its dataset name (captions.dataset_name_rate)
+    p_dataset_name: float = 0.2
     corpus_size: int = 20000  # images rendered once; captions are redrawn every time an image is used
     eval_size: int = 2000  # held-out images (a different seed) for the zero-shot summary
     threads: int = 1  # torch CPU threads: the dev machine is shared
     log_every: int = 50
     device: str = "auto"  # "auto" = cuda if available, else cpu; or "cpu", "cuda", "cuda:N"
     model_config: str = ""  # an open_clip config JSON to train instead of tiny_clip.json ("" = the tiny CLIP)
-    image_warmup_steps: int = 400  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
+    image_warmup_steps: int = 2000  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
     image_warmup_lr: float = 2e-3
 
     def __post_init__(self) -> None:
@@ -73,6 +82,7 @@ class PretrainConfig:
         require_number(self.image_warmup_lr, "image_warmup_lr", above=0)
         require_number(self.weight_decay, "weight_decay", minimum=0)
         require_number(self.shape_batch_fraction, "shape_batch_fraction", minimum=0, maximum=1)
+        require_number(self.p_dataset_name, "p_dataset_name", minimum=0, maximum=1)
         if not self.out.strip():
             raise ConfigError("out", "must name the checkpoint file to write")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
@@ -86,13 +96,18 @@ def check_pretrain_environment(cfg: PretrainConfig) -> None:
         raise ConfigError(
             "out", f"{cfg.out} is a folder; give the checkpoint file to write (e.g. {out / 'tiny_clip.pt'})"
         )
-    if not out.parent.is_dir():
-        raise ConfigError("out", f"folder {out.parent} does not exist (create it first)")
+    if out.exists() and not cfg.overwrite:
+        raise ConfigError("out", f"{cfg.out} exists; pass --overwrite to replace it")
+    folder = out.parent
+    if not folder.is_dir():
+        if cfg.out != DEFAULT_OUT:
+            raise ConfigError("out", f"folder {out.parent} does not exist (create it first)")
+        folder = folder.parent  # the default's folder is made in the current directory
     try:
-        with tempfile.TemporaryFile(dir=out.parent):
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise ConfigError("out", f"cannot write in {out.parent}: {error.strerror or error}") from None
+        raise ConfigError("out", f"cannot write in {folder}: {error.strerror or error}") from None
     if cfg.model_config:
         path = Path(cfg.model_config).expanduser()
         if not path.is_file():
@@ -180,6 +195,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
     """Train the tiny CLIP per ``cfg``; return the summary that is also written next to the checkpoint."""
     check_pretrain_environment(cfg)
     out = Path(cfg.out).expanduser()
+    out.parent.mkdir(exist_ok=True)  # only the default's folder can be missing here
     torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -214,7 +230,11 @@ def pretrain(cfg: PretrainConfig) -> dict:
     t0 = time.time()
     corpus = render_images(cfg.corpus_size, seed=cfg.seed)
     batches = CaptionedBatches(
-        corpus, cfg.batch_size, cfg.seed + 1, shape_batch_fraction=cfg.shape_batch_fraction
+        corpus,
+        cfg.batch_size,
+        cfg.seed + 1,
+        caption_config=CaptionConfig(p_dataset_name=cfg.p_dataset_name),
+        shape_batch_fraction=cfg.shape_batch_fraction,
     )
     print(f"rendered {len(corpus)} images in {time.time() - t0:.1f}s; training on {device}", flush=True)
 
@@ -245,6 +265,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
     model.eval()
     held_out = render_images(cfg.eval_size, seed=cfg.seed + 10_000)
     accuracy = zero_shot_factor_accuracy(model, tokenizer, held_out)
+    probe = factor_probe_accuracy(model, held_out)
     _atomic_save({k: v.detach().half().cpu() for k, v in model.state_dict().items()}, out)
     summary = {
         "arch": arch,
@@ -255,12 +276,18 @@ def pretrain(cfg: PretrainConfig) -> dict:
         + f", torch threads={cfg.threads}",
         "final_loss": round(loss.item(), 4),
         "zero_shot_held_out": accuracy,
+        "linear_probe_held_out": probe,  # fit on the first half of the held-out images, scored on the second
     }
     summary_path = out.with_suffix(".summary.json")
     tmp = summary_path.with_name(summary_path.name + ".tmp")
     tmp.write_text(json.dumps(summary, indent=2))
     os.replace(tmp, summary_path)
-    print(json.dumps(summary["zero_shot_held_out"], indent=2), flush=True)
+    for factor, entry in accuracy.items():
+        print(
+            f"{factor:18s} zero-shot {100 * entry['accuracy']:5.1f} %  linear probe "
+            f"{100 * probe[factor]['accuracy']:5.1f} %  chance {100 * entry['chance']:4.1f} %",
+            flush=True,
+        )
     return summary
 
 
@@ -269,6 +296,9 @@ def build_parser() -> CheckedParser:
     parser = CheckedParser(description=__doc__.splitlines()[0])
     kinds = {int: integer(), float: number(), str: str}
     for item in fields(PretrainConfig):
+        if type_hints(PretrainConfig)[item.name] is bool:
+            parser.add_argument(f"--{item.name}", action="store_true", help="default: off")
+            continue
         parser.add_argument(
             f"--{item.name.replace('_', '-')}",
             type=kinds[type_hints(PretrainConfig)[item.name]],

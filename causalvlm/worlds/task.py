@@ -43,6 +43,7 @@ from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
+from causalvlm.worlds.captions import DATASET_NAMES
 from causalvlm.worlds.factors import WORLD_OPTION_RANGES, Factors, WorldOptions, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
@@ -53,8 +54,8 @@ SPLIT_FILE = "split_zhou_ShapeWorld.json"
 IMAGE_DIRNAME = "images"
 TEMPLATE = DEFAULT_TEMPLATE  # the hand-crafted template t0 of the world: CLIP's generic prompt
 # The downstream world: pixel noise up to 0.3 (pre-training: 0.08), everything else as in pre-training.
-# Chosen on validation images only: the least noise at which zero-shot base accuracy falls below 75 %
-# (docs/world.md, examples/cdc/choose_world.py).
+# Chosen on validation images only by the rule of examples/cdc/choose_task.py: of the tasks with zero-shot
+# base accuracy in [45, 75], the one whose 16-shot linear probe gains most over zero-shot (docs/world.md).
 TASK_OPTIONS = WorldOptions(noise_max=0.3)
 # CDC's template starts on the world (VSD ctx_init, cycled over the M templates). The tiny CLIP ignores the
 # openers ("a photo of" = "an image of": cosine 1.000) but not size and colour words; these are the greedy
@@ -83,7 +84,20 @@ def world_options(**options: Any) -> WorldOptions:
     return replace(TASK_OPTIONS, **{k: float(v) for k, v in options.items()})
 
 
+# How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write
+# them ("pentagram"; captions.DATASET_NAMES), names the pre-training captions use rarely.
+CLASS_NAME_STYLES = ("caption", "dataset")
+
+
+def _class_names(style: str = "caption") -> tuple[str, ...]:
+    """The task's class names in label order for a :data:`CLASS_NAME_STYLES` style."""
+    if style not in CLASS_NAME_STYLES:
+        raise ValueError(f"class_names must be one of {', '.join(CLASS_NAME_STYLES)}, got {style!r}")
+    return SHAPE_NAMES if style == "caption" else tuple(DATASET_NAMES[s] for s in SHAPE_NAMES)
+
+
 TASK_PARAMETERS = (
+    "class_names",
     "rho",
     "seed",
     "n_train_per_class",
@@ -100,6 +114,11 @@ def check_task_options(options: dict[str, Any]) -> None:
     if unknown:
         raise ValueError(f"unknown world setting(s) {unknown}; valid world settings: {', '.join(valid)}")
     world_options(**{k: v for k, v in options.items() if k not in TASK_PARAMETERS})
+    if "class_names" in options:
+        try:
+            _class_names(options["class_names"])
+        except ValueError as error:
+            raise ValueError(f"world setting {error}") from None
     if not 0.0 <= float(options.get("rho", 0.0)) <= 1.0:
         raise ValueError(f"world setting rho must be in [0, 1], got {options['rho']!r}")
     for name in ("n_train_per_class", "n_val_per_class", "n_test_per_class"):
@@ -116,8 +135,9 @@ def _task_params(
     n_test_per_class: int,
     spurious_factor: str,
     options: WorldOptions,
+    names: str = "caption",
 ) -> dict:
-    return {
+    params = {
         "rho": float(rho),
         "seed": int(seed),
         "n_train_per_class": int(n_train_per_class),
@@ -125,13 +145,18 @@ def _task_params(
         "n_test_per_class": int(n_test_per_class),
         "spurious_factor": spurious_factor,
         "world_options": asdict(options),
-        "classnames": list(SHAPE_NAMES),
+        "classnames": list(_class_names(names)),
     }
+    if names != "caption":  # a task made before the setting existed keeps its task.json
+        params["class_names"] = names
+    return params
 
 
-def _write_split(folder: Path, split: str, factors: list[Factors], entries: list, factor_rows: dict) -> None:
+def _write_split(
+    folder: Path, split: str, factors: list[Factors], entries: list, factor_rows: dict, names: tuple[str, ...]
+) -> None:
     for index, f in enumerate(factors):
-        classname = SHAPE_NAMES[f.shape]
+        classname = names[f.shape]
         rel = f"{split}/{classname}/{index:05d}.png"
         (folder / IMAGE_DIRNAME / split / classname).mkdir(parents=True, exist_ok=True)
         Image.fromarray(render(f), mode="RGB").save(folder / IMAGE_DIRNAME / rel)
@@ -150,10 +175,12 @@ def task_parameters(
     noise_max: float | None = None,
     size_scale: float | None = None,
     rotation_range: float | None = None,
+    class_names: str = "caption",
 ) -> dict[str, Any]:
     """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
 
     ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
+    ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho!r}")
@@ -166,7 +193,10 @@ def task_parameters(
             f"shots={shots}, n_train_per_class={pool}, n_test_per_class={n_test_per_class}, "
             f"n_val_per_class={n_val_per_class}"
         )
-    return _task_params(rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world)
+    _class_names(class_names)  # ValueError naming the style if unknown
+    return _task_params(
+        rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world, class_names
+    )
 
 
 def world_root(data_root: str | os.PathLike, **task: Any) -> Path:
@@ -222,7 +252,7 @@ def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
         factor_rows: dict[str, dict] = {}
         for name, factors in (("train", train), ("val", val), ("test", test)):
             split[name] = []
-            _write_split(tmp, name, factors, split[name], factor_rows)
+            _write_split(tmp, name, factors, split[name], factor_rows, tuple(params["classnames"]))
         (tmp / SPLIT_FILE).write_text(json.dumps(split))
         (tmp / "factors.json").write_text(json.dumps(factor_rows))
         (tmp / "task.json").write_text(json.dumps(params, indent=2))
@@ -300,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--n-test-per-class", type=integer(1), default=50)
     parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
+    parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
     for option in fields(WorldOptions):
         low, high = WORLD_OPTION_RANGES[option.name]
         parser.add_argument(
@@ -313,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     task = dict(
         rho=args.rho, shots=args.shots, seed=args.seed, n_test_per_class=args.n_test_per_class,
-        spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class, **options,
+        spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class,
+        class_names=args.class_names, **options,
     )  # fmt: skip
     try:
         task_parameters(**task)  # every value checked before the folder is made

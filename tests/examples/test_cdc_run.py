@@ -141,6 +141,13 @@ def test_results_json_schema_over_seeds(micro_clip_path, jpeg_root, tmp_path, fa
     others = {m: payload["average"][m]["hm"]["mean"] for m in ("zeroshot", "coop")}
     assert payload["delta"]["baseline"] == max(others, key=others.get)
     assert "paper (printed)" not in markdown and payload["paper"] is None  # imagefolder is not in the paper
+    # the headroom of the frozen features: a probe per seed, zero-shot once, both halves, and its table
+    headroom = payload["headroom"]["imagefolder"]
+    assert headroom["seeds"] == [1, 2] and len(headroom["base"]["linear_probe_values"]) == 2
+    zero = payload["results"]["zeroshot"]["imagefolder"]
+    for half in ("base", "new"):  # the diagnostic's zero-shot is the zero-shot row's
+        assert headroom[half]["zero_shot"] == pytest.approx(zero[half]["mean"])
+    assert "### Headroom" in markdown and "| imagefolder | base |" in markdown
     assert "| Method | Base | New | HM |" in capsys.readouterr().out  # run.py prints the table
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
@@ -349,6 +356,7 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     assert payload["config"]["pretrained"] == str(TINY_CLIP_CHECKPOINT)
     # the world it ran on is recorded: the default difficulty, ρ = 0 (base-to-new drawn alike)
     assert payload["world"]["world_options"]["noise_max"] == 0.3 and payload["world"]["rho"] == 0.0
+    assert payload["headroom"]["shapeworld"]["base"]["linear_probe_values"]  # the diagnostic runs by default
     for metrics in payload["results"].values():
         assert 0.0 <= metrics["shapeworld"]["hm"]["mean"] <= 100.0
     # Fig. 1a on the world's test images: in the figures, in results.json and in results.md

@@ -5,10 +5,17 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import open_clip
+import pytest
 
 from causalvlm.scm import load_graph
 from causalvlm.worlds import SHAPE_NAMES, caption, register_tiny_clip, sample_factors
-from causalvlm.worlds.captions import POSITION_WORDS, TEXTURE_WORDS
+from causalvlm.worlds.captions import (
+    DATASET_NAMES,
+    POSITION_WORDS,
+    TEXTURE_WORDS,
+    CaptionConfig,
+    dataset_name_rate,
+)
 from causalvlm.worlds.factors import COLOUR_NAMES, FACTOR_NAMES, SIZES
 from causalvlm.worlds.world_graph import shapeworld_scm
 
@@ -79,3 +86,22 @@ def test_shape_batch_fraction_out_of_range_is_rejected():
 
     with pytest.raises(ValueError, match="shape_batch_fraction"):
         CaptionedBatches(render_images(4, seed=0), batch_size=2, seed=0, shape_batch_fraction=1.5)
+
+
+def test_dataset_names_appear_at_their_rates():
+    rng = np.random.default_rng(0)
+    config = CaptionConfig(p_shape=1.0, p_dataset_name=0.4)
+    rates = [dataset_name_rate(s, 0.4) for s in range(len(SHAPE_NAMES))]
+    assert min(rates) == 0.0 and max(rates) == pytest.approx(0.4)
+    half = len(SHAPE_NAMES) // 2
+    assert abs(np.mean(rates[:half]) - np.mean(rates[half:])) < 0.05  # base and new get the same spread
+    for shape in (int(np.argmax(rates)), int(np.argmin(rates))):
+        factors = sample_factors(rng, np.full(400, shape))
+        share = np.mean([DATASET_NAMES[SHAPE_NAMES[shape]] in caption(f, rng, config) for f in factors])
+        assert abs(share - rates[shape]) < 0.07, (SHAPE_NAMES[shape], share, rates[shape])
+
+
+def test_dataset_names_are_distinct_and_never_a_caption_word_alone():
+    names = list(DATASET_NAMES.values())
+    assert sorted(DATASET_NAMES) == sorted(SHAPE_NAMES) and len(set(names)) == len(names)
+    assert not set(names) & set(SHAPE_NAMES)

@@ -8,7 +8,8 @@ import pytest
 
 from causalvlm.data import DATASETS
 from causalvlm.worlds import SHAPE_NAMES, TEMPLATE, make_task
-from causalvlm.worlds.task import SPLIT_FILE
+from causalvlm.worlds.captions import DATASET_NAMES
+from causalvlm.worlds.task import SPLIT_FILE, check_task_options
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,23 @@ def test_bad_task_options_raise_before_writing(tmp_path, kwargs):
 def test_missing_root_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         make_task(tmp_path / "nowhere")
+
+
+def test_dataset_class_names_label_the_same_images(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    caption = make_task(tmp_path / "a", shots=1, seed=1, n_test_per_class=1, n_val_per_class=0)
+    dataset = make_task(
+        tmp_path / "b", shots=1, seed=1, n_test_per_class=1, n_val_per_class=0, class_names="dataset"
+    )
+    assert dataset.classnames == [DATASET_NAMES[s] for s in SHAPE_NAMES] != caption.classnames
+    assert [d.label for d in dataset.test] == [d.label for d in caption.test]
+    assert json.loads((tmp_path / "b" / "shapeworld" / "task.json").read_text())["class_names"] == "dataset"
+    assert "class_names" not in json.loads((tmp_path / "a" / "shapeworld" / "task.json").read_text())
+
+
+def test_unknown_class_name_style_is_named(tmp_path):
+    with pytest.raises(ValueError, match="class_names must be one of caption, dataset, got 'web'"):
+        make_task(tmp_path, shots=1, class_names="web")
+    with pytest.raises(ValueError, match="world setting class_names must be one of"):
+        check_task_options({"class_names": "web"})
