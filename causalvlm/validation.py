@@ -20,67 +20,9 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Union
 
+from pydantic import BaseModel
 
-class ConfigError(ValueError):
-    """A bad setting or argument.
-
-    ``key`` is where it sits (``train.optim.lr``, ``methods[0].no_vsd``, ``--epochs``), ``problem`` what is
-    wrong, ``source`` where it came from (a YAML file, "command line"); ``str()`` joins the three.
-    """
-
-    def __init__(self, key: str, problem: str, source: str | None = None) -> None:
-        self.key, self.problem, self.source = key, problem, source
-        super().__init__(": ".join(part for part in (source, key, problem) if part))
-
-    def within(self, prefix: str) -> ConfigError:
-        """The same error one level down: ``max_epochs`` inside ``train`` becomes ``train.max_epochs``."""
-        if not prefix:
-            return self
-        key = prefix + self.key if self.key.startswith("[") else ".".join(p for p in (prefix, self.key) if p)
-        return ConfigError(key, self.problem, self.source)
-
-    def named(self, key: str | None = None, source: str | None = None) -> ConfigError:
-        """The same error under another name (a command-line option) and/or with its source."""
-        return ConfigError(key or self.key, self.problem, source if source is not None else self.source)
-
-
-# ---------------------------------------------------------------------------------------------- words
-_SINGULAR = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
-_PLURAL = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
-
-
-def shown(value: Any) -> str:
-    """A value as an error message shows it: its repr and, where the repr hides it, its kind."""
-    kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", type(None): "null"}
-    if isinstance(value, Mapping):
-        label = "a mapping"
-    elif isinstance(value, (list, tuple)):
-        label = "a list"
-    else:
-        label = kind.get(type(value), type(value).__name__)
-    text = repr(value)
-    return f"{text[:80]}{'…' if len(text) > 80 else ''} ({label})"
-
-
-def describe(hint: Any) -> str:
-    """What a type hint accepts, in words: ``list[int]`` → "a list of integers"."""
-    if hint is Any:
-        return "any value"
-    if hint in _SINGULAR:
-        return _SINGULAR[hint]
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if origin in (Union, types.UnionType):
-        return " or ".join(describe(a) for a in args)
-    if origin in (list, Sequence, tuple):
-        item = args[0] if args else Any
-        return f"a list of {_PLURAL[item]}" if item in _PLURAL else f"a list (each item {describe(item)})"
-    if origin in (dict, Mapping):
-        return "a mapping" if not args or args[1] is Any else f"a mapping to {describe(args[1])}"
-    if dataclasses.is_dataclass(hint):
-        return f"a mapping of {getattr(hint, '__name__', hint)} settings"
-    return getattr(hint, "__name__", str(hint))
+from causalvlm.config_model import ConfigError, bounds_text, describe, shown
 
 
 # ---------------------------------------------------------------------------------------------- types
@@ -132,6 +74,13 @@ def _fit(value: Any, hint: Any, key: str) -> Any:  # noqa: C901 (one branch per 
             check_type(k, key_hint, f"{key} key"): check_type(v, value_hint, f"{key}.{k}")
             for k, v in value.items()
         }
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        if isinstance(value, hint):
+            return value
+        from_settings = getattr(hint, "from_settings", None)
+        if isinstance(value, Mapping) and from_settings is not None:
+            return from_settings(value, key)
+        return _NO_FIT
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         if isinstance(value, hint):
             return value
@@ -209,21 +158,6 @@ def check_arguments(
 
 
 # ---------------------------------------------------------------------------------------------- values
-def bounds_text(
-    minimum: float | None = None,
-    maximum: float | None = None,
-    above: float | None = None,
-    below: float | None = None,
-) -> str:
-    """``">= 0 and < 1"`` for the given bounds."""
-    shown_bounds = [(">=", minimum), (">", above), ("<=", maximum), ("<", below)]
-    return " and ".join(f"{op} {_number(b)}" for op, b in shown_bounds if b is not None)
-
-
-def _number(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
 def require_int(value: Any, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """An integer (not a bool, not 2.0) within ``[minimum, maximum]``."""
     wanted = " ".join(p for p in ("an integer", bounds_text(minimum, maximum)) if p)

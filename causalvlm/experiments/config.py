@@ -41,7 +41,6 @@ from causalvlm.validation import (
     ConfigError,
     check_arguments,
     check_fields,
-    from_mapping,
     require_choice,
     require_distinct,
     require_int,
@@ -75,8 +74,8 @@ def world_recipe() -> TrainConfig:
     (training/view_bank.py) and validation every few epochs for the per-epoch curve; docs/results.md says how
     each setting was chosen.
     """
-    try:  # (from_mapping builds the nested optim settings too)
-        return from_mapping(TrainConfig, world_yaml().get("train", {}), "train")
+    try:
+        return TrainConfig.from_settings(world_yaml().get("train", {}), "train")
     except ConfigError as error:
         raise error.named(source=WORLD_YAML) from None
 

@@ -20,6 +20,7 @@ import torch
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
+from causalvlm.config_model import ConfigError, SettingsModel
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
@@ -41,7 +42,6 @@ from causalvlm.runs.output_lock import (
 from causalvlm.runs.run_identity import backbone_identity
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.training.trainer import global_rank
-from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
 
@@ -205,6 +205,8 @@ def _write_report(
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, SettingsModel):
+        value = value.settings()
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -8,20 +8,27 @@ checked; an unknown key or a bad value is named with its source (the YAML file, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from causalvlm.config_model import ConfigError, SettingsModel, shown
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import OptimConfig, TrainConfig
-from causalvlm.validation import ConfigError, from_mapping, shown
+from causalvlm.validation import from_mapping
 
 
 def _sections() -> dict[str, type]:
     """The nested mappings merged key by key across layers (other values are replaced whole)."""
     return {"": ExperimentConfig, "train": TrainConfig, "train.optim": OptimConfig}
+
+
+def _known_keys(section: type) -> list[str]:
+    if issubclass(section, SettingsModel):
+        return list(section.model_fields)
+    return [f.name for f in fields(section) if f.init]  # type: ignore[arg-type]
 
 
 def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -34,7 +41,7 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
     origin: dict[str, str] = {}
 
     def merge(into: dict[str, Any], settings: Mapping[str, Any], section: str, source: str) -> None:
-        known = [f.name for f in fields(sections[section]) if f.init]
+        known = _known_keys(sections[section])
         unknown = sorted(str(k) for k in settings if k not in known)
         if unknown:
             raise ConfigError(section, f"unknown setting(s) {unknown}; valid: {', '.join(known)}", source)
@@ -56,10 +63,7 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
 
 def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Config objects (TrainConfig, OptimConfig) as mappings, so layers merge key by key."""
-    return {
-        k: (_plain(asdict(v)) if isinstance(v, (TrainConfig, OptimConfig)) else v)
-        for k, v in settings.items()
-    }
+    return {k: (_plain(v.settings()) if isinstance(v, SettingsModel) else v) for k, v in settings.items()}
 
 
 def config_from_layers(
