@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import annotated_types
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 
 
 class ConfigError(ValueError):
@@ -77,7 +78,7 @@ def describe(hint: Any) -> str:
     if origin in (Union, types.UnionType):
         return " or ".join(describe(a) for a in args)
     if origin in (list, Sequence, tuple):
-        item = args[0] if args else Any
+        item = _bare(args[0]) if args else Any
         return f"a list of {_PLURAL[item]}" if item in _PLURAL else f"a list (each item {describe(item)})"
     if origin in (dict, Mapping):
         return "a mapping" if not args or args[1] is Any else f"a mapping to {describe(args[1])}"
@@ -206,10 +207,12 @@ def _place(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[str, Any, 
         bare = _bare(hint)
         if isinstance(bare, type) and issubclass(bare, BaseModel) and part in bare.model_fields:
             info = bare.model_fields[str(part)]
-            hint, metadata = info.rebuild_annotation(), list(info.metadata)
+            hint = info.rebuild_annotation()
+            metadata = [*info.metadata, *_constraints(info.annotation)]
             key = f"{key}.{part}" if key else str(part)
         elif isinstance(part, int):
-            key, hint, metadata = f"{key}[{part}]", _item(bare), _annotated_metadata(_item(bare))
+            key, hint = f"{key}[{part}]", _item(bare)
+            metadata = _constraints(hint)
         elif typing.get_origin(bare) in (dict, Mapping):
             args = typing.get_args(bare)
             key, hint, metadata = f"{key}.{part}", (args[1] if args else Any), []
@@ -226,8 +229,17 @@ def _item(hint: Any) -> Any:
     return Any
 
 
-def _annotated_metadata(hint: Any) -> list[Any]:
-    return list(typing.get_args(hint)[1:]) if typing.get_origin(hint) is typing.Annotated else []
+def _constraints(hint: Any) -> list[Any]:
+    """The bounds written inside a hint (``Annotated[int, Field(ge=1)] | None``), not at the field's top."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        found = _constraints(args[0])
+        for item in args[1:]:
+            found.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+        return found
+    if origin in (Union, types.UnionType):
+        return [c for member in args for c in _constraints(member)]
+    return []
 
 
 __all__ = ["ConfigError", "SettingsModel", "bounds_text", "config_error", "describe", "shown"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     options["root"] = str(
         worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
     )
-    return replace(config, dataset_options={**config.dataset_options, "shapeworld": options})
+    return config.replaced(dataset_options={**config.dataset_options, "shapeworld": options})
 
 
 def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
@@ -191,7 +191,7 @@ def _write_report(
         output.collector,
         output.compute,
         {spec.label: spec.to_dict() for spec in specs},
-        config=_jsonable(asdict(config)),
+        config=_jsonable(config.current()),
         targets=protocol.resolved_targets(),
         delta_vs=config.delta_vs,
         probe=probe,
@@ -207,6 +207,8 @@ def _write_report(
 def _jsonable(value: Any) -> Any:
     if isinstance(value, SettingsModel):
         value = value.settings()
+    if isinstance(value, MethodSpec):
+        value = asdict(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -8,7 +8,6 @@ checked; an unknown key or a bad value is named with its source (the YAML file, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,11 @@ import yaml
 from causalvlm.config_model import ConfigError, SettingsModel, shown
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import OptimConfig, TrainConfig
-from causalvlm.validation import from_mapping
 
 
-def _sections() -> dict[str, type]:
+def _sections() -> dict[str, type[SettingsModel]]:
     """The nested mappings merged key by key across layers (other values are replaced whole)."""
     return {"": ExperimentConfig, "train": TrainConfig, "train.optim": OptimConfig}
-
-
-def _known_keys(section: type) -> list[str]:
-    if issubclass(section, SettingsModel):
-        return list(section.model_fields)
-    return [f.name for f in fields(section) if f.init]  # type: ignore[arg-type]
 
 
 def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -41,7 +33,7 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
     origin: dict[str, str] = {}
 
     def merge(into: dict[str, Any], settings: Mapping[str, Any], section: str, source: str) -> None:
-        known = _known_keys(sections[section])
+        known = list(sections[section].model_fields)
         unknown = sorted(str(k) for k in settings if k not in known)
         if unknown:
             raise ConfigError(section, f"unknown setting(s) {unknown}; valid: {', '.join(known)}", source)
@@ -72,12 +64,10 @@ def config_from_layers(
     """Build the config from merged layers; an error names the key's source and, for options, the option."""
     # The default run's training recipe is ExperimentConfig's default ``train``, not TrainConfig's class
     # defaults: a layer that sets only some train keys (``--epochs``) keeps the recipe's other values.
-    train_factory = next(f for f in fields(ExperimentConfig) if f.name == "train").default_factory
-    assert callable(train_factory)
-    train_default = train_factory()
+    train_default = ExperimentConfig.model_fields["train"].get_default(call_default_factory=True)
     merged, origin = merge_layers([("defaults", {"train": train_default}), *layers])
     try:
-        return from_mapping(ExperimentConfig, merged)
+        return ExperimentConfig.from_settings(merged)
     except ConfigError as error:
         source = _source_of(error.key, origin)
         name = (option_names or {}).get(_base_key(error.key)) if source == COMMAND_LINE else None
@@ -154,8 +144,7 @@ def merge_settings(
     base: ExperimentConfig, settings: Mapping[str, Any], source: str = "options"
 ) -> ExperimentConfig:
     """A copy of ``base`` with ``settings`` applied (``train`` merged key by key)."""
-    current = {f.name: getattr(base, f.name) for f in fields(ExperimentConfig)}
-    return config_from_layers([("", current), (source, settings)])
+    return config_from_layers([("", base.current()), (source, settings)])
 
 
 __all__ = [

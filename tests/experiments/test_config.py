@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 import causalvlm
@@ -63,7 +61,7 @@ def test_a_bad_world_yaml_train_section_names_the_file(monkeypatch):
 def test_method_entries_may_be_names_mappings_or_specs():
     config = ExperimentConfig(methods=["coop", {"method": "cdc", "templates": 2}, method_spec("zeroshot")])
     assert [spec.label for spec in config.methods] == ["coop", "cdc[M=2]", "zeroshot"]
-    assert replace(config, seeds=[4]).methods == config.methods  # rebuilding a built config keeps it
+    assert config.replaced(seeds=[4]).methods == config.methods  # rebuilding a built config keeps it
 
 
 def test_only_lossless_conversions():
