@@ -18,7 +18,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from causalvlm.validation import ConfigError, bounds_text, require_distinct
+from causalvlm.config_model import ConfigError, bounds_text
+from causalvlm.validation import require_distinct
 from causalvlm.writable import check_file_writable, check_folder_writable
 
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit

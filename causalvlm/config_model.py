@@ -13,13 +13,15 @@ No torch here: the causal core (estimators) uses the error and its words too.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 
@@ -103,15 +105,15 @@ def _number(value: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- models
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
 _Model = TypeVar("_Model", bound="SettingsModel")
 
 
 class SettingsModel(BaseModel):
     """A strict pydantic model that forbids unknown keys; bad settings raise :class:`ConfigError`."""
 
-    model_config: ClassVar[ConfigDict] = ConfigDict(
-        strict=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True
-    )
+    model_config: ClassVar[ConfigDict] = STRICT
+    unknown_keys: ClassVar[str] = "setting(s)"  # how an error names keys the model does not have
 
     def __init__(self, **settings: Any) -> None:
         try:
@@ -147,8 +149,9 @@ def config_error(error: ValidationError, model: type[BaseModel]) -> ConfigError:
         key, hint, _ = _place(model, parent)
         extra = [e["loc"] for e in error.errors() if e["type"] == kind]
         unknown = sorted(str(place[-1]) for place in extra if place[:-1] == parent)
-        valid = ", ".join(hint.model_fields) if isinstance(hint, type) and issubclass(hint, BaseModel) else ""
-        return ConfigError(key, f"unknown setting(s) {unknown}; valid: {valid}")
+        fields = _fields(_bare(hint))
+        word = getattr(_bare(hint), "unknown_keys", "setting(s)")
+        return ConfigError(key, f"unknown {word} {unknown}; valid: {', '.join(fields or {})}")
     key, hint, metadata = _place(model, loc)
     cause = first.get("ctx", {}).get("error")
     if kind in ("value_error", "assertion_error") and isinstance(cause, Exception):
@@ -156,7 +159,9 @@ def config_error(error: ValidationError, model: type[BaseModel]) -> ConfigError:
             return cause.within(key)
         return ConfigError(key, str(cause))
     if kind == "missing":
-        return ConfigError(key.rpartition(".")[0], f"missing required key(s) [{key.rpartition('.')[2]!r}]")
+        absent = [e["loc"] for e in error.errors() if e["type"] == kind]
+        missing = [str(place[-1]) for place in absent if place[:-1] == loc[:-1]]
+        return ConfigError(key.rpartition(".")[0], f"missing required key(s) {missing}")
     if kind in _BOUND_ERRORS:
         is_int = _bare(hint) is int
         wanted = " ".join(p for p in ("an integer" if is_int else "a finite number", _bounds(metadata)) if p)
@@ -204,9 +209,9 @@ def _place(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[str, Any, 
     key, metadata = "", []
     hint: Any = model
     for part in loc:
-        bare = _bare(hint)
-        if isinstance(bare, type) and issubclass(bare, BaseModel) and part in bare.model_fields:
-            info = bare.model_fields[str(part)]
+        bare, fields = _bare(hint), _fields(_bare(hint))
+        if fields is not None and part in fields:
+            info = fields[str(part)]
             hint = info.rebuild_annotation()
             metadata = [*info.metadata, *_constraints(info.annotation)]
             key = f"{key}.{part}" if key else str(part)
@@ -217,6 +222,11 @@ def _place(model: type[BaseModel], loc: Sequence[str | int]) -> tuple[str, Any, 
             args = typing.get_args(bare)
             key, hint, metadata = f"{key}.{part}", (args[1] if args else Any), []
     return key, hint, metadata
+
+
+def _fields(hint: Any) -> dict[str, FieldInfo] | None:
+    """The fields of a pydantic model or pydantic dataclass; None for any other hint."""
+    return getattr(hint, "__pydantic_fields__", None) if isinstance(hint, type) else None
 
 
 def _item(hint: Any) -> Any:
@@ -242,4 +252,55 @@ def _constraints(hint: Any) -> list[Any]:
     return []
 
 
-__all__ = ["ConfigError", "SettingsModel", "bounds_text", "config_error", "describe", "shown"]
+# ---------------------------------------------------------------------------------------------- arguments
+class _Arguments(BaseModel):
+    # inf and nan pass the type check: the code taking the arguments judges their range (``beta >= 0``)
+    model_config: ClassVar[ConfigDict] = ConfigDict(**{**STRICT, "allow_inf_nan": True})
+    unknown_keys: ClassVar[str] = "key(s)"
+
+
+@functools.cache
+def arguments_model(function: Callable[..., Any], exclude: frozenset[str] = frozenset()) -> type[BaseModel]:
+    """A strict model of ``function``'s keyword arguments (less ``exclude``), typed by its hints.
+
+    A class's hints are its annotated attributes (what it keeps); an argument without a hint takes any value.
+    """
+    hints = typing.get_type_hints(function)
+    fields: dict[str, Any] = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        if name in exclude or parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            continue
+        default = ... if parameter.default is parameter.empty else parameter.default
+        fields[name] = (hints.get(name, Any), default)
+    name = getattr(function, "__name__", "function")
+    return create_model(f"{name}_arguments", __base__=_Arguments, **fields)
+
+
+def check_arguments(
+    function: Callable[..., Any], arguments: Mapping[str, Any], key: str, exclude: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Keyword ``arguments`` for ``function`` checked against its signature and type hints.
+
+    Unknown or missing names and wrong types raise ConfigError under ``key`` (e.g. ``methods[0]``).
+    """
+    if not isinstance(arguments, Mapping):
+        raise ConfigError(key, f"expected a mapping of {function.__name__} arguments, got {shown(arguments)}")
+    model = arguments_model(function, frozenset(exclude))
+    try:
+        checked = model.model_validate(dict(arguments))
+    except ValidationError as error:
+        raise config_error(error, model).within(key) from None
+    return {name: getattr(checked, name) for name in arguments}
+
+
+__all__ = [
+    "STRICT",
+    "ConfigError",
+    "SettingsModel",
+    "arguments_model",
+    "bounds_text",
+    "check_arguments",
+    "config_error",
+    "describe",
+    "shown",
+]

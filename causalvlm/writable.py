@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from causalvlm.validation import ConfigError
+from causalvlm.config_model import ConfigError
 
 
 def check_folder_writable(path: str | Path, key: str) -> None:

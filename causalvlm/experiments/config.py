@@ -25,7 +25,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.cli import SEED_MAX
-from causalvlm.config_model import ConfigError, SettingsModel, shown
+from causalvlm.config_model import ConfigError, SettingsModel, check_arguments, shown
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
 from causalvlm.experiments.method_specs import (
@@ -38,7 +38,7 @@ from causalvlm.experiments.method_specs import (
 from causalvlm.methods import get_method
 from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import check_arguments, require_distinct, require_int, require_number
+from causalvlm.validation import require_distinct, require_int, require_number
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
 CROSS_DATASET_TARGETS = (

@@ -30,10 +30,10 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
+from causalvlm.config_model import check_arguments
 from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
 from causalvlm.methods import Method, find_method, get_method, method_names
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import check_arguments
 
 # What the test images look like to the templates:
 #   "shared"       one clean view (the backbone's eval preprocess) scored against every template;

@@ -22,9 +22,9 @@ import torch
 import causalvlm.worlds as worlds
 from causalvlm.backbones.loading import is_config_path, pretrained_source
 from causalvlm.classifier import resolve_scm
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import ConfigError
 from causalvlm.writable import check_folder_writable
 
 DOWNLOAD_PROBE_SECONDS = 3.0
