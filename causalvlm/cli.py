@@ -6,7 +6,7 @@
   ``--seeds -1`` fail while parsing, as ``error: argument --epochs: ...`` with exit status 2.
 * :meth:`CheckedParser.parse_checked` — parse, then check output folders and files and repeated values,
   before the command does any work (the study scripts of ``examples/cdc``).
-* :meth:`CheckedParser.fail` — a :class:`~causalvlm.validation.ConfigError` from a config check, reported
+* :meth:`CheckedParser.fail` — a :class:`~causalvlm.config_model.ConfigError` from a config check, reported
   the same way, under the option's name.
 """
 
