@@ -91,9 +91,12 @@ def world_methods() -> list[MethodSpec]:
 
 
 def _one_or_list(kind: type) -> BeforeValidator:
-    """One item where a list is wanted (``seeds: 1``, ``datasets: dtd``) is that one-item list."""
+    """One item where a list is wanted (``seeds: 1``, ``datasets: dtd``) is that one-item list; a tuple
+    (from Python) is that list."""
 
     def listed(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return list(value)
         return [value] if isinstance(value, kind) and not isinstance(value, bool) else value
 
     return BeforeValidator(listed)

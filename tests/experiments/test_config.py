@@ -68,6 +68,7 @@ def test_only_lossless_conversions():
     assert OptimConfig(lr=1).lr == 1.0 and isinstance(OptimConfig(lr=1).lr, float)
     config = ExperimentConfig(seeds=3, datasets="shapeworld")  # one item where a list is wanted
     assert config.seeds == [3] and config.datasets == ["shapeworld"]
+    assert ExperimentConfig(seeds=(1, 2)).seeds == [1, 2]  # a tuple from Python is that list
     bad = [("max_epochs", True), ("max_epochs", 1.0), ("max_epochs", "1"), ("enable_progress_bar", "false")]
     for key, value in [*bad, ("enable_progress_bar", 0)]:
         with pytest.raises(ConfigError, match=f"^{key}: expected"):
