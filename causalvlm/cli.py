@@ -6,7 +6,7 @@
   ``--seeds -1`` fail while parsing, as ``error: argument --epochs: ...`` with exit status 2.
 * :meth:`CheckedParser.parse_checked` — parse, then check output folders and files and repeated values,
   before the command does any work (the study scripts of ``examples/cdc``).
-* :meth:`CheckedParser.fail` — a :class:`~causalvlm.validation.ConfigError` from a config check, reported
+* :meth:`CheckedParser.fail` — a :class:`~causalvlm.config_model.ConfigError` from a config check, reported
   the same way, under the option's name.
 """
 
@@ -18,7 +18,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
-from causalvlm.validation import ConfigError, bounds_text, require_distinct
+from causalvlm.config_model import ConfigError, bounds_text
+from causalvlm.validation import require_distinct
 from causalvlm.writable import check_file_writable, check_folder_writable
 
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit

@@ -1,7 +1,7 @@
 """Checks that a path named by a setting or an option can be written, before any work is done.
 
-The refusal is a :class:`~causalvlm.validation.ConfigError` naming the setting (``out``, ``--data-root``) and
-the path; the command line (:mod:`causalvlm.cli`) and the checks before an experiment
+The refusal is a :class:`~causalvlm.config_model.ConfigError` naming the setting (``out``,
+``--data-root``) and the path; the command line (:mod:`causalvlm.cli`) and the checks before an experiment
 (:mod:`causalvlm.experiments.preflight`) both ask these functions.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from causalvlm.validation import ConfigError
+from causalvlm.config_model import ConfigError
 
 
 def check_folder_writable(path: str | Path, key: str) -> None:

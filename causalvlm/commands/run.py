@@ -23,6 +23,7 @@ from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.experiments.experiment import run_experiment, validate_experiment
 from causalvlm.experiments.layers import build_experiment, merge_settings
@@ -32,7 +33,6 @@ from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.methods import get_method
 from causalvlm.training.loggers import LOGGERS
 from causalvlm.training.settings import ACCELERATORS
-from causalvlm.validation import ConfigError
 
 # Each option → the ExperimentConfig key it sets (dotted below "train"); also names the option in errors.
 OPTION_KEYS = {

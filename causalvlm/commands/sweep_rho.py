@@ -19,10 +19,10 @@ import time
 from typing import Any
 
 from causalvlm.cli import CheckedParser, integer, number, report_error, seed, text
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.experiments.layers import build_experiment
 from causalvlm.experiments.rho_sweep import check_sweep, sweep_rho
-from causalvlm.validation import ConfigError
 
 SWEEP_DEFAULTS = {"out": "outputs/sweep", "data_root": "outputs/sweep-data"}
 OPTION_NAMES = {

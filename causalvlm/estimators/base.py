@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from causalvlm.validation import ConfigError, require_int, shown
+from causalvlm.config_model import ConfigError, shown
+from causalvlm.validation import require_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from causalvlm.scm.graph import SCM

@@ -4,27 +4,28 @@
 options of ``causalvlm run``); its ``train`` part is a :class:`~causalvlm.training.settings.TrainConfig`.
 
 Settings are layered — defaults < YAML file < command line — by
-:func:`~causalvlm.experiments.layers.build_experiment`. Building checks types, ranges, choices and unknown
-keys (:mod:`causalvlm.validation`); nothing is coerced silently. Checks of the world outside the config
-(files, folders, weights) are in :mod:`causalvlm.experiments.preflight`; both run before any data is written
-or any model is built.
+:func:`~causalvlm.experiments.layers.build_experiment`. ExperimentConfig is a strict pydantic model
+(:mod:`causalvlm.config_model`): building it checks types, ranges, choices and unknown keys; nothing is
+coerced silently. Checks of the world outside the config (files, folders, weights)
+are in :mod:`causalvlm.experiments.preflight`; both run before any data is written or any model is built.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.cli import SEED_MAX
+from causalvlm.config_model import ConfigError, SettingsModel, check_arguments, shown
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
 from causalvlm.experiments.method_specs import (
@@ -37,17 +38,7 @@ from causalvlm.experiments.method_specs import (
 from causalvlm.methods import get_method
 from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import (
-    ConfigError,
-    check_arguments,
-    check_fields,
-    from_mapping,
-    require_choice,
-    require_distinct,
-    require_int,
-    require_number,
-    shown,
-)
+from causalvlm.validation import require_choice, require_distinct, require_int, require_number
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
 CROSS_DATASET_TARGETS = (
@@ -75,8 +66,8 @@ def world_recipe() -> TrainConfig:
     (training/view_bank.py) and validation every few epochs for the per-epoch curve; docs/results.md says how
     each setting was chosen.
     """
-    try:  # (from_mapping builds the nested optim settings too)
-        return from_mapping(TrainConfig, world_yaml().get("train", {}), "train")
+    try:
+        return TrainConfig.from_settings(world_yaml().get("train", {}), "train")
     except ConfigError as error:
         raise error.named(source=WORLD_YAML) from None
 
@@ -99,8 +90,23 @@ def world_methods() -> list[MethodSpec]:
     return [method_spec(name, **dict(entry)) for name, entry in entries if entry is not None]
 
 
-@dataclass
-class ExperimentConfig:
+def _one_or_list(kind: type) -> BeforeValidator:
+    """One item where a list is wanted (``seeds: 1``, ``datasets: dtd``) is that one-item list; a tuple
+    (from Python) is that list."""
+
+    def listed(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return list(value)
+        return [value] if isinstance(value, kind) and not isinstance(value, bool) else value
+
+    return BeforeValidator(listed)
+
+
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+Names = Annotated[list[str], _one_or_list(str)]
+
+
+class ExperimentConfig(SettingsModel):
     """Every setting of a run; the YAML keys and (with ``-`` for ``_``) the command-line options.
 
     ``methods`` entries may be given as a method name, a mapping of :func:`method_spec` arguments
@@ -109,15 +115,15 @@ class ExperimentConfig:
     expanded. With no settings the experiment is the generated ShapeWorld task with the tiny CLIP.
     """
 
-    protocol: str = "base2new"  # base2new | cross-dataset | cross-domain
-    datasets: list[str] = field(default_factory=lambda: ["shapeworld"])  # trained on (cross-*: the source)
-    targets: list[str] | None = None  # cross-*: evaluated after training; None → the paper's list
+    protocol: Literal["base2new", "cross-dataset", "cross-domain"] = "base2new"
+    datasets: Names = Field(default_factory=lambda: ["shapeworld"])  # trained on (cross-*: the source)
+    targets: Names | None = None  # cross-*: evaluated after training; None → the paper's list
     data_root: str = "outputs/data"  # CoOp's $DATA; "${VAR}" and "~" are expanded; the world is written here
     backbone: str = str(worlds.TINY_CLIP_CONFIG)  # open_clip arch name or model-config JSON
     pretrained: str | None = str(worlds.TINY_CLIP_CHECKPOINT)  # checkpoint file, open_clip tag, or None
-    methods: list[MethodSpec] = field(default_factory=world_methods)
-    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    shots: int = 16  # training images per class (CoOp's K)
+    methods: list[MethodSpec] = Field(default_factory=world_methods)
+    seeds: Annotated[list[Seed], _one_or_list(int)] = Field(default_factory=lambda: [1, 2, 3])
+    shots: Annotated[int, Field(ge=1)] = 16  # training images per class (CoOp's K)
     out: str = "outputs/cdc"  # results, figures and runs/ go here
     resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
@@ -125,29 +131,33 @@ class ExperimentConfig:
     # task options (worlds.task_parameters) over WORLD_TASK: rho, n_train_per_class, ..., and the world
     # options noise_max, size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and
     # results.json
-    world: dict[str, Any] = field(default_factory=dict)
+    world: dict[str, Any] = Field(default_factory=dict)
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
-    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    compute_templates: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # M values timed for CDC
-    compute_batch: int = 8  # images per timed batch of the compute report
-    max_image_checks: int | None = 2000  # images decoded per dataset before training (None = all)
+    dataset_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # M values timed for CDC
+    compute_templates: Annotated[list[Annotated[int, Field(ge=1)]], _one_or_list(int)] = Field(
+        default_factory=lambda: [1, 2, 4, 8]
+    )
+    compute_batch: Annotated[int, Field(ge=1)] = 8  # images per timed batch of the compute report
+    max_image_checks: Annotated[int, Field(ge=0)] | None = 2000  # images decoded per dataset (None = all)
     delta_vs: str | None = None  # Δ column baseline, a method label of the run; None → strongest other
-    train: TrainConfig = field(default_factory=world_recipe)
+    train: TrainConfig = Field(default_factory=world_recipe)
     # torch CPU threads; the world's tiny model runs fastest on one (benchmarks/bench_default_run.py).
     # None keeps torch's default (the paper configs, whose large backbones use every core).
-    threads: int | None = 1
+    threads: Annotated[int, Field(ge=1)] | None = 1
 
-    def __post_init__(self) -> None:
-        self.methods = _method_specs(self.methods)
-        check_fields(self, skip=("methods",))
-        require_choice(self.protocol, "protocol", PROTOCOLS)
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, entries: Any) -> list[MethodSpec]:
+        return _method_specs(entries)
+
+    @model_validator(mode="after")
+    def _check_together(self) -> ExperimentConfig:
+        """The rules across settings, and the checks of names against the registries."""
         self._check_datasets()
-        require_int(self.shots, "shots", minimum=1)
         if not self.seeds:
             raise ConfigError("seeds", "give at least one seed")
-        for index, seed in enumerate(self.seeds):
-            require_int(seed, f"seeds[{index}]", minimum=0, maximum=SEED_MAX)
         require_distinct(self.seeds, "seeds")
         self._settle_methods()
         labels = [spec.label for spec in self.methods]
@@ -158,11 +168,6 @@ class ExperimentConfig:
                 check_delta_vs(self.delta_vs, labels)
             except ValueError as error:
                 raise ConfigError("delta_vs", str(error)) from None
-        for index, m in enumerate(self.compute_templates):
-            require_int(m, f"compute_templates[{index}]", minimum=1)
-        require_int(self.compute_batch, "compute_batch", minimum=1)
-        if self.max_image_checks is not None:
-            require_int(self.max_image_checks, "max_image_checks", minimum=0)
         for name in ("data_root", "out", "backbone"):
             if not getattr(self, name).strip():
                 raise ConfigError(name, "must not be empty")
@@ -172,8 +177,6 @@ class ExperimentConfig:
             raise ConfigError(
                 "overwrite", "resume and overwrite exclude each other: continue the runs, or delete them"
             )
-        if self.threads is not None:
-            require_int(self.threads, "threads", minimum=1)
         self.data_root = expand_path(self.data_root, "data_root")
         self._check_world()
         run_folders = {"checkpoint_dir": "checkpoints", "log_dir": "logs"}
@@ -184,6 +187,15 @@ class ExperimentConfig:
                     "is set by the experiment for each run (<out>/runs/<method>/<dataset>/seed<N>/"
                     f"{folder}); choose where runs go with out",
                 )
+        return self
+
+    def current(self) -> dict[str, Any]:
+        """Every setting by name, as built (MethodSpecs, the TrainConfig)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    def replaced(self, **changes: Any) -> ExperimentConfig:
+        """A copy with ``changes`` applied, checked like any other config."""
+        return type(self)(**{**self.current(), **changes})
 
     @property
     def runs_dir(self) -> str:
@@ -284,14 +296,14 @@ def _method_specs(entries: Any) -> list[MethodSpec]:
         entries = [entries]
     if not isinstance(entries, (list, tuple)):
         raise ConfigError(
-            "methods",
+            "",
             f"expected a list of methods (names or {{method: ..., ...}} mappings), got {shown(entries)}",
         )
     if not entries:
-        raise ConfigError("methods", "give at least one method")
+        raise ConfigError("", "give at least one method")
     specs = []
     for index, entry in enumerate(entries):
-        key = f"methods[{index}]"
+        key = f"[{index}]"  # (named under "methods" by the model)
         if isinstance(entry, MethodSpec):
             specs.append(entry)
             continue

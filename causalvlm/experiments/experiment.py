@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import torch
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
+from causalvlm.config_model import ConfigError, SettingsModel
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
@@ -43,7 +44,6 @@ from causalvlm.runs.output_lock import (
 from causalvlm.runs.run_identity import backbone_identity
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.training.trainer import global_rank
-from causalvlm.validation import ConfigError
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
 
@@ -71,7 +71,7 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     options["root"] = str(
         worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
     )
-    return replace(config, dataset_options={**config.dataset_options, "shapeworld": options})
+    return config.replaced(dataset_options={**config.dataset_options, "shapeworld": options})
 
 
 def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
@@ -216,7 +216,7 @@ def _write_report(
         output.collector,
         output.compute,
         {spec.label: spec.to_dict() for spec in specs},
-        config=_jsonable(asdict(config)),
+        config=_jsonable(config.current()),
         targets=protocol.resolved_targets(),
         delta_vs=config.delta_vs,
         probe=probe,
@@ -231,6 +231,10 @@ def _write_report(
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, SettingsModel):
+        value = value.settings()
+    if isinstance(value, MethodSpec):
+        value = asdict(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -8,18 +8,17 @@ checked; an unknown key or a bad value is named with its source (the YAML file, 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from causalvlm.config_model import ConfigError, SettingsModel, shown
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import OptimConfig, TrainConfig
-from causalvlm.validation import ConfigError, from_mapping, shown
 
 
-def _sections() -> dict[str, type]:
+def _sections() -> dict[str, type[SettingsModel]]:
     """The nested mappings merged key by key across layers (other values are replaced whole)."""
     return {"": ExperimentConfig, "train": TrainConfig, "train.optim": OptimConfig}
 
@@ -34,7 +33,7 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
     origin: dict[str, str] = {}
 
     def merge(into: dict[str, Any], settings: Mapping[str, Any], section: str, source: str) -> None:
-        known = [f.name for f in fields(sections[section]) if f.init]
+        known = list(sections[section].model_fields)
         unknown = sorted(str(k) for k in settings if k not in known)
         if unknown:
             raise ConfigError(section, f"unknown setting(s) {unknown}; valid: {', '.join(known)}", source)
@@ -56,10 +55,7 @@ def merge_layers(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[
 
 def _plain(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Config objects (TrainConfig, OptimConfig) as mappings, so layers merge key by key."""
-    return {
-        k: (_plain(asdict(v)) if isinstance(v, (TrainConfig, OptimConfig)) else v)
-        for k, v in settings.items()
-    }
+    return {k: (_plain(v.settings()) if isinstance(v, SettingsModel) else v) for k, v in settings.items()}
 
 
 def config_from_layers(
@@ -68,12 +64,10 @@ def config_from_layers(
     """Build the config from merged layers; an error names the key's source and, for options, the option."""
     # The default run's training recipe is ExperimentConfig's default ``train``, not TrainConfig's class
     # defaults: a layer that sets only some train keys (``--epochs``) keeps the recipe's other values.
-    train_factory = next(f for f in fields(ExperimentConfig) if f.name == "train").default_factory
-    assert callable(train_factory)
-    train_default = train_factory()
+    train_default = ExperimentConfig.model_fields["train"].get_default(call_default_factory=True)
     merged, origin = merge_layers([("defaults", {"train": train_default}), *layers])
     try:
-        return from_mapping(ExperimentConfig, merged)
+        return ExperimentConfig.from_settings(merged)
     except ConfigError as error:
         source = _source_of(error.key, origin)
         name = (option_names or {}).get(_base_key(error.key)) if source == COMMAND_LINE else None
@@ -150,8 +144,7 @@ def merge_settings(
     base: ExperimentConfig, settings: Mapping[str, Any], source: str = "options"
 ) -> ExperimentConfig:
     """A copy of ``base`` with ``settings`` applied (``train`` merged key by key)."""
-    current = {f.name: getattr(base, f.name) for f in fields(ExperimentConfig)}
-    return config_from_layers([("", current), (source, settings)])
+    return config_from_layers([("", base.current()), (source, settings)])
 
 
 __all__ = [

@@ -30,10 +30,10 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from causalvlm.aggregators import AGGREGATORS
+from causalvlm.config_model import check_arguments
 from causalvlm.mediators import AUGMENTATIONS, MEDIATORS
 from causalvlm.methods import Method, find_method, get_method, method_names
-from causalvlm.training.settings import OptimConfig, TrainConfig
-from causalvlm.validation import check_arguments
+from causalvlm.training.settings import TrainConfig
 
 # What the test images look like to the templates:
 #   "shared"       one clean view (the backbone's eval preprocess) scored against every template;
@@ -326,7 +326,7 @@ def check_method_train(train: dict[str, Any]) -> dict[str, Any]:
     optim = train.get("optim", {})
     if not isinstance(optim, dict):
         raise ValueError(f"train.optim must be a mapping of optimiser settings, got {optim!r}")
-    TrainConfig(**{**{k: v for k, v in train.items() if k != "optim"}, "optim": OptimConfig(**optim)})
+    TrainConfig(**train)
     return train
 
 
@@ -335,8 +335,8 @@ def train_config_for(spec: MethodSpec, train: TrainConfig) -> TrainConfig:
     if not spec.train:
         return train
     overrides = {k: v for k, v in spec.train.items() if k != "optim"}
-    optim = replace(train.optim, **spec.train.get("optim", {}))
-    return replace(train, **overrides, optim=optim)
+    optim = {**train.optim.settings(), **spec.train.get("optim", {})}
+    return TrainConfig(**{**train.settings(), **overrides, "optim": optim})
 
 
 def for_backbone(spec: MethodSpec, vision_transformer: bool | None) -> MethodSpec:

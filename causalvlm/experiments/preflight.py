@@ -3,7 +3,7 @@
 :class:`~causalvlm.experiments.config.ExperimentConfig` checks its own values when it is built; this module
 checks what they point at: the output folder can be written, data roots are folders, the backbone config
 and checkpoint are readable files, a weights tag can actually be loaded here, the asked-for devices exist,
-the graph file reads. Each failure is a :class:`~causalvlm.validation.ConfigError` naming the setting.
+the graph file reads. Each failure is a :class:`~causalvlm.config_model.ConfigError` naming the setting.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import torch
 import causalvlm.worlds as worlds
 from causalvlm.backbones.loading import is_config_path, pretrained_source
 from causalvlm.classifier import resolve_scm
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import ConfigError
 from causalvlm.writable import check_folder_writable
 
 DOWNLOAD_PROBE_SECONDS = 3.0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
@@ -81,11 +80,7 @@ def sweep_rho(
     rows = []
     for rho in rhos:
         tag = rho_folder(rho)
-        run_config = replace(
-            config,
-            world={**config.world, "rho": rho},
-            out=str(out / tag),
-        )
+        run_config = config.replaced(world={**config.world, "rho": rho}, out=str(out / tag))
         log(f"[sweep] rho = {rho:g}")
         results = json.loads((run_experiment(run_config, log=log) / "results.json").read_text())["results"]
         for method, per_dataset in results.items():

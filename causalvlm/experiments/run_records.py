@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +76,7 @@ def run_record(
             "validate_every_epoch": tc.validate_every_epoch,
             "val_every_n_epochs": tc.val_every_n_epochs,
             "view_bank": tc.view_bank,
-            "optim": asdict(tc.optim),
+            "optim": tc.optim.settings(),
         },
         **context,
     }

@@ -14,7 +14,7 @@ import importlib.util
 
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 
-from causalvlm.validation import ConfigError
+from causalvlm.config_model import ConfigError
 
 # logger name → the packages that provide it (any one of them will do)
 LOGGER_PACKAGES: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict
 from typing import Any, cast
 
 import pytorch_lightning as pl
@@ -80,7 +79,7 @@ class PromptTuningModule(pl.LightningModule):
         # Plain types only, so checkpoints load with torch.load(weights_only=True) on resume.
         self.save_hyperparameters(
             {
-                "optim": asdict(self.optim),
+                "optim": self.optim.settings(),
                 "max_epochs": self.max_epochs,
                 "eval_classnames": self.eval_classnames,
             }

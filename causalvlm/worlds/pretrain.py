@@ -20,15 +20,16 @@ import random
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 import numpy as np
 import open_clip
 import torch
+from pydantic import ConfigDict, Field, model_validator
 
 from causalvlm.cli import SEED_MAX, CheckedParser, integer, number
-from causalvlm.validation import ConfigError, check_fields, require_int, require_number, type_hints
+from causalvlm.config_model import STRICT, ConfigError, SettingsModel
 from causalvlm.worlds.captions import CaptionConfig
 from causalvlm.worlds.corpus import CaptionedBatches, render_images, to_model_input
 from causalvlm.worlds.factor_probe import factor_probe_accuracy
@@ -38,55 +39,52 @@ from causalvlm.worlds.zero_shot import model_input_size, zero_shot_factor_accura
 
 DEFAULT_OUT = "tiny_clip/tiny_clip.pt"
 
+Positive = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(gt=0)]
 
-@dataclass
-class PretrainConfig:
+
+class PretrainConfig(SettingsModel):
     """Every option of ``python -m causalvlm.worlds.pretrain`` (``--batch-size`` for ``batch_size``)."""
+
+    # ``--model-config`` is the attribute ``clip_config``: pydantic keeps the name model_config for itself
+    model_config: ClassVar[ConfigDict] = ConfigDict(**{**STRICT, "validate_by_name": True})
 
     # The state dict; a summary JSON goes beside it. The default is a folder of the current directory (made
     # when missing), never the checkpoint shipped in the package; an existing file needs --overwrite.
     out: str = DEFAULT_OUT
     overwrite: bool = False  # replace an existing --out file (and its summary)
-    seed: int = 0
-    steps: int = 1500
-    batch_size: int = 128  # pairs per contrastive batch
-    lr: float = 2e-3  # peak AdamW learning rate
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    shape_batch_fraction: float = 0.0  # batches captioned by shape alone (see CaptionedBatches)
+    seed: Annotated[int, Field(ge=0, le=SEED_MAX)] = 0
+    steps: Positive = 1500
+    batch_size: Annotated[int, Field(ge=2)] = 128  # pairs per contrastive batch (a batch needs negatives)
+    lr: Rate = 2e-3  # peak AdamW learning rate
+    weight_decay: Annotated[float, Field(ge=0)] = 0.1
+    warmup_steps: Count = 100
+    # batches captioned by shape alone (see CaptionedBatches)
+    shape_batch_fraction: Annotated[float, Field(ge=0, le=1)] = 0.0
     # the largest share of a shape's mentions that use its dataset name (captions.dataset_name_rate)
-    p_dataset_name: float = 0.2
-    corpus_size: int = 20000  # images rendered once; captions are redrawn every time an image is used
-    eval_size: int = 2000  # held-out images (a different seed) for the zero-shot summary
-    threads: int = 1  # torch CPU threads: the dev machine is shared
-    log_every: int = 50
+    p_dataset_name: Annotated[float, Field(ge=0, le=1)] = 0.2
+    corpus_size: Positive = 20000  # images rendered once; captions are redrawn every time an image is used
+    eval_size: Positive = 2000  # held-out images (a different seed) for the zero-shot summary
+    threads: Positive = 1  # torch CPU threads: the dev machine is shared
+    log_every: Positive = 50
     device: str = "auto"  # "auto" = cuda if available, else cpu; or "cpu", "cuda", "cuda:N"
-    model_config: str = ""  # an open_clip config JSON to train instead of tiny_clip.json ("" = the tiny CLIP)
-    image_warmup_steps: int = 2000  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
-    image_warmup_lr: float = 2e-3
+    # an open_clip config JSON to train instead of tiny_clip.json ("" = the tiny CLIP)
+    clip_config: str = Field("", alias="model_config")
+    image_warmup_steps: Count = 2000  # supervised multi-factor warm-up of the image tower (0 = pure CLIP)
+    image_warmup_lr: Rate = 2e-3
 
-    def __post_init__(self) -> None:
-        check_fields(self)
-        require_int(self.seed, "seed", minimum=0, maximum=SEED_MAX)
-        for name in ("steps", "eval_size", "threads", "log_every"):
-            require_int(getattr(self, name), name, minimum=1)
-        require_int(self.batch_size, "batch_size", minimum=2)  # a contrastive batch needs negatives
-        for name in ("warmup_steps", "image_warmup_steps"):
-            require_int(getattr(self, name), name, minimum=0)
-        require_int(self.corpus_size, "corpus_size", minimum=1)
+    @model_validator(mode="after")
+    def _check_together(self) -> PretrainConfig:
         if self.corpus_size < self.batch_size:  # a batch draws distinct images from the corpus
             raise ConfigError(
                 "corpus_size", f"must be at least batch_size ({self.batch_size}), got {self.corpus_size}"
             )
-        require_number(self.lr, "lr", above=0)
-        require_number(self.image_warmup_lr, "image_warmup_lr", above=0)
-        require_number(self.weight_decay, "weight_decay", minimum=0)
-        require_number(self.shape_batch_fraction, "shape_batch_fraction", minimum=0, maximum=1)
-        require_number(self.p_dataset_name, "p_dataset_name", minimum=0, maximum=1)
         if not self.out.strip():
             raise ConfigError("out", "must name the checkpoint file to write")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
             raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        return self
 
 
 def check_pretrain_environment(cfg: PretrainConfig) -> None:
@@ -108,20 +106,20 @@ def check_pretrain_environment(cfg: PretrainConfig) -> None:
             pass
     except OSError as error:
         raise ConfigError("out", f"cannot write in {folder}: {error.strerror or error}") from None
-    if cfg.model_config:
-        path = Path(cfg.model_config).expanduser()
+    if cfg.clip_config:
+        path = Path(cfg.clip_config).expanduser()
         if not path.is_file():
-            raise ConfigError("model_config", f"{cfg.model_config} is not an existing file")
+            raise ConfigError("model_config", f"{cfg.clip_config} is not an existing file")
         try:
             model_config = json.loads(path.read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ConfigError(
-                "model_config", f"{cfg.model_config} is not a JSON model config ({error})"
+                "model_config", f"{cfg.clip_config} is not a JSON model config ({error})"
             ) from None
         if not isinstance(model_config, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(
             model_config
         ):
-            raise ConfigError("model_config", f"{cfg.model_config} lacks embed_dim, vision_cfg or text_cfg")
+            raise ConfigError("model_config", f"{cfg.clip_config} lacks embed_dim, vision_cfg or text_cfg")
     if cfg.device.startswith("cuda"):
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(cfg.device.partition(":")[2] or 0)
@@ -206,9 +204,9 @@ def pretrain(cfg: PretrainConfig) -> dict:
         else ("cpu" if cfg.device == "auto" else cfg.device)
     )
 
-    if cfg.model_config:
-        open_clip.add_model_config(cfg.model_config)
-        arch = Path(cfg.model_config).stem
+    if cfg.clip_config:
+        open_clip.add_model_config(cfg.clip_config)
+        arch = Path(cfg.clip_config).stem
     else:
         arch = register_tiny_clip()
     model = open_clip.create_model(arch).to(device)
@@ -269,7 +267,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
     _atomic_save({k: v.detach().half().cpu() for k, v in model.state_dict().items()}, out)
     summary = {
         "arch": arch,
-        "config": asdict(cfg),
+        "config": cfg.model_dump(by_alias=True),
         "train_seconds": round(train_seconds, 1),
         "device": str(device),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
@@ -295,13 +293,17 @@ def build_parser() -> CheckedParser:
     """One option per PretrainConfig field, typed by its hint; ranges are checked by PretrainConfig."""
     parser = CheckedParser(description=__doc__.splitlines()[0])
     kinds = {int: integer(), float: number(), str: str}
-    for item in fields(PretrainConfig):
-        if type_hints(PretrainConfig)[item.name] is bool:
-            parser.add_argument(f"--{item.name}", action="store_true", help="default: off")
+    for name, item in PretrainConfig.model_fields.items():
+        option = item.alias or name
+        if item.annotation is bool:
+            parser.add_argument(
+                f"--{option.replace('_', '-')}", dest=option, action="store_true", help="default: off"
+            )
             continue
         parser.add_argument(
-            f"--{item.name.replace('_', '-')}",
-            type=kinds[type_hints(PretrainConfig)[item.name]],
+            f"--{option.replace('_', '-')}",
+            dest=option,
+            type=kinds[item.annotation],
             default=item.default,
             help=f"default: {item.default!r}",
         )

@@ -7,10 +7,10 @@ import pytest
 import torch
 from helpers import BASE_CLASSES, NEW_CLASSES
 
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments import ExperimentConfig, ProtocolRunner, TrainConfig, method_spec
 from causalvlm.experiments import protocols as protocols_module
 from causalvlm.experiments.method_specs import METHODS, PRESETS, for_backbone, train_config_for
-from causalvlm.validation import ConfigError
 
 
 def test_the_paper_baselines_are_presets():

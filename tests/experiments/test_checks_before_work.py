@@ -11,9 +11,9 @@ import pytest
 from helpers import write_jpeg_dataset, write_micro_clip
 
 import causalvlm.experiments.experiment as experiment
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.experiments.rho_sweep import check_sweep
-from causalvlm.validation import ConfigError
 
 RUN_PY = Path(__file__).parents[2] / "examples" / "cdc" / "run.py"
 

@@ -7,11 +7,11 @@ import importlib.util
 import pytest
 from pytorch_lightning.loggers import CSVLogger
 
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.layers import build_experiment
 from causalvlm.training import loggers
 from causalvlm.training.loggers import LOGGERS, build_logger, check_logger
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import ConfigError
 
 
 def test_csv_is_the_default_and_needs_nothing(tmp_path):

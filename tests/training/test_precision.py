@@ -8,10 +8,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.training.settings import PRECISIONS, TrainConfig
 from causalvlm.training.trainer import build_trainer, resolve_devices, resolve_precision
-from causalvlm.validation import ConfigError
 
 
 def _lightning_precision(precision: str, accelerator: str) -> str:
