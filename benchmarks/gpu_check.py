@@ -5,9 +5,9 @@
     python benchmarks/gpu_check.py --cpu --out /tmp/gc    # the same script on small settings, on CPU (tested)
 
 On the GPU machine the script (1) makes a virtual environment over the system's packages (torch and
-torchvision must be there) and installs what causalvlm lacks, and pytest, from the carried wheelhouse with
-``pip --no-index`` (causalvlm itself runs from this checkout); (2) runs the gpu and slow tests (``pytest -m
-"gpu or slow"`` on the test modules that carry those marks); (3) runs the ViT-B/16 benchmarks of
+torchvision must be there) and installs the carried wheels, exactly what the image lacks, with ``pip
+--no-index --no-deps`` (causalvlm itself runs from this checkout); (2) runs the gpu and slow tests
+(``pytest -m "gpu or slow"`` on the test modules that carry those marks); (3) runs the ViT-B/16 benchmarks of
 docs/performance.md: the training step grid with and without gradient checkpointing, end-of-text truncation
 and CoCoOp batching (``--scale full``); (4) writes every figure, with the device, versions, each step's status
 and wall time, into one file, ``gpu_check.md`` (tables, what each step printed, then all rows as JSON). Each
@@ -18,8 +18,9 @@ out of time is recorded as such and the next one runs.
 ``--cpu`` runs the same steps on small settings (no install unless ``--wheelhouse`` is given: the current
 interpreter is used; ``pytest -m gpu``, whose tests skip without CUDA; the benchmarks' ``quick`` scale on
 the bench configs), which is what tests/benchmarks/test_gpu_check.py exercises.
-``--build-wheelhouse DIR`` (what ``make wheelhouse`` runs) downloads into DIR, for this Python and platform,
-every package pinned in constraints.txt except torch's own family and the lint-only tools.
+``--build-wheelhouse DIR`` (what ``make wheelhouse`` runs) downloads into DIR, for the GPU machine's Python
+3.12 on x86-64 Linux, the packages pinned in constraints.txt that causalvlm's runtime dependencies and pytest
+need and the GPU image does not hold (:data:`GPU_IMAGE_PACKAGES`); the optional extras stay behind.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ TINY_CONFIG = BENCHMARKS / "configs" / "bench_tiny_clip.json"
 # sympy and mpmath come with torch. What is carried: about 62 MiB (Python 3.11, x86_64).
 NOT_CARRIED = re.compile(r"^(torch|torchvision|triton|nvidia-.*|cuda-.*|sympy|mpmath|mypy.*|librt|"
                          r"ast.serialize|pathspec|types-.*|ruff|scipy|hypothesis)$", re.I)  # fmt: skip
+# The Python packages the GPU machine's image already holds (the device tool's KINDS.md, nvidia-h200, as
+# read on 2026-11-17): they are used as they are there, and only the rest travel. Its python3 is 3.12.
+GPU_IMAGE_PACKAGES = frozenset(
+    """aiohappyeyeballs aiohttp aiosignal anyio attrs certifi charset-normalizer click contourpy cycler
+    filelock fonttools frozenlist fsspec h11 hf-xet httpcore httpx huggingface-hub idna iniconfig jinja2
+    kiwisolver lightning-utilities markupsafe matplotlib multidict networkx numpy packaging pillow pluggy
+    propcache pygments pyparsing pytest python-dateutil pytorch-lightning pyyaml regex requests safetensors
+    six timm torch torchmetrics torchvision tqdm triton typing-extensions urllib3 yarl""".split()
+)
+GPU_PYTHON = "3.12"
 # share of --budget each step may use (what it does not use passes on to the next)
 SHARES = {"tests": 0.30, "training_step": 0.30, "training_step_ckpt": 0.20, "eot": 0.05, "cocoop": 0.15}
 
@@ -143,11 +154,10 @@ def install(wheelhouse: Path, env_dir: Path, log: Path) -> tuple[str, dict[str, 
         raise FileNotFoundError(f"--wheelhouse {wheelhouse}: no wheels there (make wheelhouse builds them)")
     venv.EnvBuilder(system_site_packages=True, with_pip=True, clear=True).create(env_dir)
     python = str(env_dir / "bin" / "python")
-    pins = env_dir / "carried-constraints.txt"
-    pins.write_text("\n".join(carried_pins()) + "\n")
-    # --isolated: no pip configuration or PIP_* variable of the machine points anywhere else
-    offline = ["--isolated", "--no-index", "--find-links", str(wheelhouse), "-c", str(pins)]
-    command = [python, "-m", "pip", "install", *offline, *runtime_dependencies(), "pytest"]
+    # --isolated: no pip configuration or PIP_* variable of the machine points anywhere else; --no-deps: the
+    # carried wheels are exactly what the image lacks, and everything else is used as the image has it
+    offline = ["--isolated", "--no-index", "--no-deps", "--no-compile"]
+    command = [python, "-m", "pip", "install", *offline, *map(str, sorted(wheelhouse.glob("*.whl")))]
     return python, _run(command, 300, log)
 
 
@@ -159,12 +169,52 @@ def runtime_dependencies() -> list[str]:
 
 
 def carried_pins() -> list[str]:
-    """The pins of constraints.txt a GPU machine gets from the wheelhouse (not torch's own family)."""
-    return [
-        line.strip()
-        for line in (REPO / "constraints.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#") and not NOT_CARRIED.match(line.split("==")[0].strip())
-    ]
+    """The pins of constraints.txt a GPU machine gets from the wheelhouse: what the runtime dependencies
+    and pytest need (:func:`runtime_closure`) that the GPU image lacks (:data:`GPU_IMAGE_PACKAGES`), less
+    torch's own family. The optional extras (the interop converters' pgmpy, dowhy, y0) stay behind: the GPU
+    steps never import them, and the carried folder must stay under the device tool's 64 MiB."""
+    needed = runtime_closure([*runtime_dependencies(), "pytest"]) - GPU_IMAGE_PACKAGES
+    pins = []
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        name = line.split("==")[0].strip()
+        if (
+            line.strip()
+            and not line.startswith("#")
+            and not NOT_CARRIED.match(name)
+            and _canon(name) in needed
+        ):
+            pins.append(line.strip())
+    return pins
+
+
+def _canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def runtime_closure(requirements: list[str]) -> set[str]:
+    """Canonical names of ``requirements`` and everything they require, extras they ask for included
+    (``fsspec[http]`` brings aiohttp), read from the installed packages' metadata for this machine."""
+    from packaging.requirements import Requirement
+
+    seen: set[tuple[str, str]] = set()  # (package, extra or "")
+    stack = [(r.name, extra) for r in map(Requirement, requirements) for extra in ("", *r.extras)]
+    while stack:
+        name, extra = stack.pop()
+        name = _canon(name)
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": extra}):
+                if requirement.marker is None and extra:
+                    continue  # an unmarked requirement belongs to the package itself, seen with extra ""
+                stack.extend((requirement.name, e) for e in ("", *requirement.extras))
+    return {name for name, _ in seen}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,16 +322,17 @@ def _cell(value: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------ wheelhouse
 def build_wheelhouse(folder: Path) -> int:
-    """The carried pins (:func:`carried_pins`) as wheels for this Python and platform, into ``folder``."""
+    """The carried pins (:func:`carried_pins`) as wheels for the GPU machine's Python (:data:`GPU_PYTHON`,
+    x86-64 Linux), into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    # A Python 3.11 venv starts with an old setuptools that shadows the system's, and torch requires a recent
-    # one: carry this interpreter's.
-    setuptools = f"setuptools=={importlib.metadata.version('setuptools')}"
+    tags = ("manylinux_2_28", "manylinux_2_27", "manylinux_2_17", "manylinux2014", "manylinux1")
+    platforms = [f"--platform={tag}_x86_64" for tag in tags]
+    target = ["--python-version", GPU_PYTHON, "--implementation", "cp", *platforms]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as stream:
-        stream.write("\n".join([*carried_pins(), setuptools]) + "\n")
+        stream.write("\n".join(carried_pins()) + "\n")
     try:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d",
-                        str(folder), "-r", stream.name], check=True)  # fmt: skip
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", *target,
+                        "-d", str(folder), "-r", stream.name], check=True)  # fmt: skip
     finally:
         os.unlink(stream.name)
     size = sum(path.stat().st_size for path in folder.glob("*.whl")) / 2**20

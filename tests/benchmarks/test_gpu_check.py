@@ -19,13 +19,28 @@ def load_script():
     return module
 
 
-def test_the_wheelhouse_carries_open_clip_and_ftfy_but_not_torch():
+def test_the_wheelhouse_carries_what_the_gpu_image_lacks_and_nothing_it_has():
     gpu_check = load_script()
-    names = {pin.split("==")[0].lower() for pin in gpu_check.carried_pins()}
-    assert {"open_clip_torch", "ftfy", "pytorch-lightning", "torchmetrics", "pytest", "hf-xet"} <= names
+    names = {gpu_check._canon(pin.split("==")[0]) for pin in gpu_check.carried_pins()}
+    assert {
+        "open-clip-torch",
+        "ftfy",
+        "pydantic",
+        "pydantic-core",
+    } <= names  # runtime needs, not in the image
+    assert not names & gpu_check.GPU_IMAGE_PACKAGES  # numpy, Lightning, pytest, torch: the image's own
     assert not names & {"torch", "torchvision", "triton", "mypy", "ruff", "scipy"}
+    assert not names & {"pgmpy", "dowhy", "y0", "pandas", "scikit-learn", "numba"}  # the interop extra
     assert not any(name.startswith("nvidia") for name in names)
     assert "open_clip_torch>=2.26" in gpu_check.runtime_dependencies()
+
+
+def test_the_runtime_closure_follows_requirements_and_their_extras():
+    gpu_check = load_script()
+    closure = gpu_check.runtime_closure(["open_clip_torch", "pytorch-lightning"])
+    assert {"open-clip-torch", "ftfy", "wcwidth", "timm", "torch"} <= closure  # requirements of requirements
+    assert "aiohttp" in closure  # Lightning asks for fsspec[http], whose extra brings aiohttp
+    assert "pgmpy" not in closure
 
 
 def test_cpu_dry_run_writes_every_figure_into_one_file(tmp_path):
