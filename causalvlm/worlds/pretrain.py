@@ -12,16 +12,19 @@ zero-shot accuracy on held-out images).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 import os
 import platform
 import random
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import open_clip
@@ -173,9 +176,8 @@ def warmup_image_tower(model, corpus, cfg: PretrainConfig, mean, std, size: int,
     for step in range(cfg.image_warmup_steps):
         idx = rng.choice(len(corpus), size=cfg.batch_size, replace=False)
         features = model.encode_image(to_model_input(corpus.images[idx], mean, std, size).to(device))
-        loss = sum(
-            torch.nn.functional.cross_entropy(heads[f](features), labels[f][idx]) for f in factor_names
-        )
+        losses = [torch.nn.functional.cross_entropy(heads[f](features), labels[f][idx]) for f in factor_names]
+        loss = functools.reduce(operator.add, losses)  # the same additions, in the same order, as sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -292,7 +294,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
 def build_parser() -> CheckedParser:
     """One option per PretrainConfig field, typed by its hint; ranges are checked by PretrainConfig."""
     parser = CheckedParser(description=__doc__.splitlines()[0])
-    kinds = {int: integer(), float: number(), str: str}
+    kinds: dict[Any, Callable[[str], Any]] = {int: integer(), float: number(), str: str}
     for name, item in PretrainConfig.model_fields.items():
         option = item.alias or name
         if item.annotation is bool:
