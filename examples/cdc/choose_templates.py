@@ -111,16 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     base = validation_splits(args.root, 1)["base"]
     features, labels = runner.features.get(base.test)
     rows = measure(runner.backbone, base.classnames, features, labels)
+    try:  # every M is picked before anything is printed: no result for some M, then an error for another
+        picks = {m: pick(rows, m) for m in args.templates}
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"{len(rows)} candidates; base-class validation images: {len(labels)}\n")
     print("| phrase | cos t0 | zs acc | u |\n|---|---|---|---|")
     for phrase, r in sorted(rows.items(), key=lambda item: -item[1]["cos t0"]):
         print(f"| {phrase} | {r['cos t0']:.3f} | {r['zs acc']:.1f} | {r['u']:.3f} |")
-    for m in args.templates:
-        try:
-            chosen = pick(rows, m)
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    for m, chosen in picks.items():
         print(f"\nM = {m}: {chosen}")
         print("pairwise cosine of the chosen starts:")
         for a in chosen:
