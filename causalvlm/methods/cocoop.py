@@ -7,7 +7,7 @@ prompts of a batch share one text pass.
 from __future__ import annotations
 
 from causalvlm.methods.base import Method, register_method
-from causalvlm.methods.coop import COOP_PRESET
+from causalvlm.methods.coop import COOP_PRESET, coop_recipe
 
 COCOOP = register_method(
     Method(
@@ -16,10 +16,6 @@ COCOOP = register_method(
         preset=dict(COOP_PRESET, mediator="cocoop"),
         rank=20,
         # The official recipe (configs/trainers/CoCoOp/vit_b16_c4_ep10_batch1_ctxv1.yaml): batch 1, 10 epochs.
-        recipe={
-            "max_epochs": 10,
-            "batch_size": 1,
-            "optim": {"lr": 0.002, "warmup_epochs": 1, "warmup_lr": 1e-5},
-        },
+        recipe=coop_recipe(10, 1, 0.002),
     )
 )

@@ -21,6 +21,14 @@ COOP_PRESET: dict[str, Any] = dict(
     mediator_options={"ctx_init": COOP_CTX_INIT},
 )
 
+
+def coop_recipe(max_epochs: int, batch_size: int, lr: float) -> dict[str, Any]:
+    """An official recipe: its epochs, batch and learning rate, with CoOp's one-epoch warm-up at 1e-5 (the
+    warm-up keys stay explicit: a recipe is laid over the run's own settings, see method_specs)."""
+    optim = {"lr": lr, "warmup_epochs": 1, "warmup_lr": 1e-5}
+    return {"max_epochs": max_epochs, "batch_size": batch_size, "optim": optim}
+
+
 COOP = register_method(
     Method(
         name="coop",

@@ -22,7 +22,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.mediators.base import MEDIATORS
 from causalvlm.mediators.coop import CoOpMediator
 from causalvlm.methods.base import Method, register_method
-from causalvlm.methods.coop import COOP_PRESET
+from causalvlm.methods.coop import COOP_PRESET, coop_recipe
 from causalvlm.templates import DEFAULT_TEMPLATE
 
 KGCOOP_WEIGHT = 8.0  # λ of the official scripts (scripts/run.sh: base2new_train.sh <dataset> 8.0)
@@ -71,10 +71,6 @@ KGCOOP = register_method(
         preset=dict(COOP_PRESET, mediator="kgcoop", weights={"L_kg": KGCOOP_WEIGHT}),
         rank=40,
         weight_names={"lambda": "L_kg"},  # the paper's λ
-        recipe={
-            "max_epochs": 100,
-            "batch_size": 128,
-            "optim": {"lr": 0.002, "warmup_epochs": 1, "warmup_lr": 1e-5},
-        },
+        recipe=coop_recipe(100, 128, 0.002),
     )
 )

@@ -10,7 +10,7 @@ then ``maple[text-only]``.
 from __future__ import annotations
 
 from causalvlm.methods.base import Method, register_method
-from causalvlm.methods.coop import COOP_CTX_INIT, COOP_PRESET
+from causalvlm.methods.coop import COOP_CTX_INIT, COOP_PRESET, coop_recipe
 
 MAPLE = register_method(
     Method(
@@ -20,10 +20,6 @@ MAPLE = register_method(
         rank=30,
         vision_option="vision_prompts",
         # The official recipe (configs/trainers/MaPLe/vit_b16_c2_ep5_batch4_2ctx.yaml).
-        recipe={
-            "max_epochs": 5,
-            "batch_size": 4,
-            "optim": {"lr": 0.0035, "warmup_epochs": 1, "warmup_lr": 1e-5},
-        },
+        recipe=coop_recipe(5, 4, 0.0035),
     )
 )

@@ -49,7 +49,7 @@ from causalvlm.mediators.handcrafted import resolve_templates
 from causalvlm.mediators.maple import resolve_depth
 from causalvlm.mediators.soft_prompt import SoftPrompt
 from causalvlm.methods.base import Method, register_method
-from causalvlm.methods.coop import COOP_PRESET
+from causalvlm.methods.coop import COOP_PRESET, coop_recipe
 from causalvlm.templates import DEFAULT_TEMPLATE
 
 SCL_WEIGHTS = {"L_scl_text": 25.0, "L_scl_image": 10.0, "L_scl_logits": 1.0}  # TEXT/IMAGE_LOSS_WEIGHT, KL's 1
@@ -234,11 +234,7 @@ PROMPTSRC = register_method(
         preset=dict(COOP_PRESET, mediator="promptsrc", mediator_options={}, weights=dict(SCL_WEIGHTS)),
         rank=50,
         vision_option="vision_prompts",
-        recipe={
-            "max_epochs": 20,
-            "batch_size": 4,
-            "optim": {"lr": 0.0025, "warmup_epochs": 1, "warmup_lr": 1e-5},
-        },
+        recipe=coop_recipe(20, 4, 0.0025),
         callbacks=_gpa,
     )
 )
