@@ -13,11 +13,11 @@ from typing import Any
 
 from causalvlm.aggregators import TMC_LOSS_OPTIONS
 from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
+
+# β → L_de (decoupling), γ → L_con (consistency): the paper's names for the two weights, one table
+from causalvlm.mediators.vsd_losses import VSD_WEIGHT_NAMES as CDC_WEIGHT_NAMES
 from causalvlm.methods.base import Method, register_method
 from causalvlm.worlds.task import TEMPLATE_STARTS
-
-# β → L_de (decoupling), γ → L_con (consistency): the paper's names for the two weights.
-CDC_WEIGHT_NAMES = {"beta": "L_de", "gamma": "L_con"}
 
 CDC_PRESET: dict[str, Any] = dict(
     mediator="vsd",

@@ -123,7 +123,7 @@ class PromptSRCMediator(Mediator):
                 raise ValueError(f"{name} must be a number of epochs or None, got {value!r}")
         if gpa_std is not None and not gpa_std > 0:
             raise ValueError(f"gpa_std must be positive, got {gpa_std!r}")
-        self.gpa_mean, self.gpa_std = gpa_mean, gpa_std
+        # gpa_mean / gpa_std are read by the GPA callback from the method's options (gpa_callbacks below)
         self.vision_prompts = vision_prompts_allowed(backbone, vision_prompts, "PromptSRC")
         self.image_side_trainable = self.vision_prompts
         self.anchor_templates = resolve_templates(anchor_templates, self.template)
