@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import causalvlm.worlds  # noqa: F401  (registers the "shapeworld" dataset)
-from causalvlm.cli import CheckedParser, text
+from causalvlm.cli import CheckedParser, report_error, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.evaluation.atomic import atomic_write_json
 from causalvlm.experiments.config import PROTOCOLS
@@ -131,20 +131,19 @@ def table(scores: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # a bad option exits here with status 2
+    # a bad option, or an --out that cannot be written, exits here with status 2
+    args = build_parser().parse_checked(argv, files=("out",))
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     try:
         # every run folder and data set is found and read before any model is loaded
         plans = [(plan, eval_sets(plan)) for plan in plan_from(args)]
         scores = {str(plan.run_dir): score(plan, sets) for plan, sets in plans}
-    except (ValueError, KeyError, FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    print(table(scores))
-    if args.out is not None:
-        atomic_write_json(Path(args.out), {"runs": scores})
-        print(f"wrote {args.out}")
+        print(table(scores))
+        if args.out is not None:
+            atomic_write_json(Path(args.out), {"runs": scores})
+            print(f"wrote {args.out}")
+    except (ValueError, KeyError, OSError) as error:
+        return report_error(error)  # 2: a refused input; 1: a fault during the work (disk full)
     return 0
 
 

@@ -101,6 +101,19 @@ def test_eval_command_reproduces_results_json(finished, tmp_path, capsys):
     assert "| Run | Set | Accuracy |" in capsys.readouterr().out
 
 
+def test_eval_command_names_the_file_it_cannot_write_and_exits_1(finished, tmp_path, monkeypatch, capsys):
+    config, _ = finished
+    out = tmp_path / "scores.json"
+
+    def full_disk(path, payload):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(eval_command, "atomic_write_json", full_disk)
+    assert eval_command.main(["--run", config.out, "--out", str(out)]) == 1  # a fault, not a refused input
+    assert "scores.json" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_run_trained_on_other_weights_is_refused(finished, tmp_path):
     config, _ = finished
     run_dir = tmp_path / "run"
