@@ -22,7 +22,7 @@ import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
 from causalvlm.config_model import ConfigError, SettingsModel
-from causalvlm.data import DATASETS, DatasetSplits
+from causalvlm.data import DATASETS
 from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
@@ -177,17 +177,13 @@ def run_headroom(protocol: ExperimentConfig, runner: ProtocolRunner) -> dict[str
     return {
         name: task_headroom(
             runner.backbone,
-            partial(_splits_of, runner, name),
+            partial(runner.splits, name),
             protocol.seeds,
             protocol.shots,
             runner.features,
         ).summary()
         for name in protocol.datasets
     }
-
-
-def _splits_of(runner: ProtocolRunner, name: str, half: str, seed: int) -> DatasetSplits:
-    return runner.splits(name, half, seed)
 
 
 def _take_over(lock: OutputLock, config: ExperimentConfig, log: Callable[[str], None]) -> None:
