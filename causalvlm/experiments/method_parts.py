@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from torch import Tensor
+
 from causalvlm.backbones import FrozenCLIP
 from causalvlm.classifier import FrontDoorClassifier
+from causalvlm.data import Datum
+from causalvlm.evaluation.features import FeatureCache
 from causalvlm.experiments.method_specs import MethodSpec
 from causalvlm.mediators import AUGMENTATIONS
 from causalvlm.methods import find_method
@@ -82,6 +86,21 @@ def build_test_transform(spec: MethodSpec, backbone: FrozenCLIP) -> Callable:
     )
 
 
+def frozen_test_features(
+    spec: MethodSpec, cache: FeatureCache, data: Sequence[Datum]
+) -> tuple[Tensor, Tensor]:
+    """Frozen features and labels of test images under the spec's view policy, from ``cache``: the one
+    place a run's test (protocols) and a loaded run's (saved_run) name and seed their cached views."""
+    if spec.test_views == "shared":
+        return cache.get(data)
+    return cache.get(
+        data,
+        build_test_transform(spec, cache.backbone),
+        name=f"{spec.test_views}:{spec.augmentation}:M={spec.templates}",
+        seed=TEST_VIEW_SEED,
+    )
+
+
 def uses_cached_features(spec: MethodSpec) -> bool:
     """True when training images need no augmentation, so frozen image features can be computed once."""
     return spec.augmentation == "none"
@@ -93,5 +112,6 @@ __all__ = [
     "build_test_transform",
     "build_view_transform",
     "callbacks_for",
+    "frozen_test_features",
     "uses_cached_features",
 ]

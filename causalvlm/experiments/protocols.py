@@ -42,6 +42,7 @@ from causalvlm.experiments.method_parts import (
     build_test_transform,
     build_view_transform,
     callbacks_for,
+    frozen_test_features,
     uses_cached_features,
 )
 from causalvlm.experiments.method_specs import MethodSpec, train_config_for
@@ -230,14 +231,7 @@ class ProtocolRunner:
 
     def _test_features(self, spec: MethodSpec, data: Sequence) -> tuple[torch.Tensor, torch.Tensor]:
         """Frozen features of test images under the spec's test-view policy (methods.TEST_VIEW_POLICIES)."""
-        if spec.test_views == "shared":
-            return self.features.get(data)
-        return self.features.get(
-            data,
-            build_test_transform(spec, self.backbone),
-            name=f"{spec.test_views}:{spec.augmentation}:M={spec.templates}",
-            seed=TEST_VIEW_SEED,
-        )
+        return frozen_test_features(spec, self.features, data)
 
     def _eval_set(self, spec: MethodSpec, classifier: FrontDoorClassifier, data: Sequence) -> Dataset:
         """Test images under the spec's view policy: cached frozen features when the classifier may use them,

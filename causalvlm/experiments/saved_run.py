@@ -28,7 +28,12 @@ from causalvlm.classifier import FrontDoorClassifier
 from causalvlm.data import Datum
 from causalvlm.evaluation.features import FeatureCache
 from causalvlm.evaluation.metrics import EvalResult, evaluate_batches, evaluate_features
-from causalvlm.experiments.method_parts import TEST_VIEW_SEED, build_classifier, build_test_transform
+from causalvlm.experiments.method_parts import (
+    TEST_VIEW_SEED,
+    build_classifier,
+    build_test_transform,
+    frozen_test_features,
+)
 from causalvlm.experiments.method_specs import MethodSpec
 from causalvlm.runs.checkpoints import read_checkpoint
 from causalvlm.runs.run_dirs import CLASSIFIER_KEY, CONFIG_NAME, RunDirectory
@@ -136,12 +141,7 @@ def evaluate_saved(
     batch_size = int(saved.record.get("eval_batch_size", 256))
     if classifier.caches_image_features:
         cache = cache or FeatureCache(backbone, batch_size=batch_size, num_workers=num_workers)
-        if spec.test_views == "shared":
-            features, labels = cache.get(data)
-        else:
-            name = f"{spec.test_views}:{spec.augmentation}:M={spec.templates}"
-            transform = build_test_transform(spec, backbone)
-            features, labels = cache.get(data, transform, name=name, seed=TEST_VIEW_SEED)
+        features, labels = frozen_test_features(spec, cache, data)
         return evaluate_features(classifier, features, labels, classnames)
     views = SeededViewsDataset(data, build_test_transform(spec, backbone), seed=TEST_VIEW_SEED)
     loader = DataLoader(views, batch_size=batch_size, num_workers=num_workers)
