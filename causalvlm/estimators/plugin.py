@@ -28,6 +28,7 @@ from causalvlm.estimators.base import (
     EffectInterval,
     TableOptions,
     category_cardinalities,
+    multinomial_tables,
     read_category_columns,
 )
 from causalvlm.scm.evaluation import EmptyCell, JointTable, query_array
@@ -93,15 +94,10 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
         if not np.array_equal(table, np.round(table)):
             raise ValueError("bootstrap needs integer counts; these look like probabilities")
         rng = np.random.default_rng(seed)
-        n_rows = int(table.sum())
-        draws = rng.multinomial(n_rows, table.ravel() / n_rows, size=n_boot)
         replicates = [
-            self._evaluate(
-                identification,
-                Counts(counts.variables, d.reshape(table.shape)),
-                " (in a replicate)",
-            )
-            for d in draws
+            self._evaluate(identification, Counts(counts.variables, d), " (in a replicate)")
+            for chunk in multinomial_tables(table, n_boot, rng)
+            for d in chunk
         ]
         return EffectInterval.from_replicates(self.effect(), np.stack(replicates), level, n_boot)
 
