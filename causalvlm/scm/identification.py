@@ -28,7 +28,6 @@ from causalvlm.scm.estimand import (
     TEXT,
     Prob,
     Product,
-    Quotient,
     Sum,
     Term,
     latex_notation,
@@ -89,8 +88,8 @@ class Identification:
 
     @property
     def variables(self) -> frozenset[str]:
-        """Every observed variable the estimand reads (empty when not identifiable)."""
-        return frozenset() if self.expression is None else observed_variables(self.expression)
+        """Every variable the estimand mentions, summed-over ones included (empty when not identifiable)."""
+        return frozenset() if self.expression is None else self.expression.mentioned
 
     def __str__(self) -> str:
         chosen = "" if self.adjustment_set is None else f" with {{{', '.join(sorted(self.adjustment_set))}}}"
@@ -254,13 +253,3 @@ def check_id_query(
         return tuple(n for n in order if n in roles[role])
 
     return ordered("treatment"), ordered("outcome"), ordered("given")
-
-
-def observed_variables(term: Term) -> frozenset[str]:
-    """Every variable that a P(· | ·) inside ``term`` reads."""
-    if isinstance(term, Prob):
-        return term.free
-    if isinstance(term, Sum):
-        return observed_variables(term.body)
-    parts = (term.numerator, term.denominator) if isinstance(term, Quotient) else term.factors()
-    return frozenset().union(*(observed_variables(p) for p in parts))
