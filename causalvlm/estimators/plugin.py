@@ -186,9 +186,8 @@ def data_counts(data: Data | Counts, names: Sequence[str], given_cardinalities: 
             raise KeyError(
                 f"variable {missing[0]!r} is missing from the counts; it has {list(data.variables)}"
             )
-        drop = tuple(i for i, v in enumerate(data.variables) if v not in names)
-        kept = [v for v in data.variables if v in names]
-        return Counts(tuple(names), np.transpose(data.table.sum(axis=drop), [kept.index(n) for n in names]))
+        marginal = JointTable(data.variables, data.table).marginal(frozenset(names))
+        return Counts(tuple(names), marginal.aligned(names))
     columns = read_category_columns(data, list(names))
     cards = category_cardinalities(columns, given_cardinalities)
     shape = tuple(cards[n] for n in names)
