@@ -11,7 +11,7 @@ a dependency). Categories are the integers 0..k-1.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from causalvlm.scm.graph import SCM
 
 Data = Mapping[str, Any] | np.ndarray
+
+BOOTSTRAP_CHUNK_CELLS = 4_000_000  # bootstrap replicates are drawn in chunks of at most this many cells
 
 
 class EffectEstimator(ABC):
@@ -166,3 +168,19 @@ def joint_state(columns: Sequence[np.ndarray], cardinalities: Sequence[int]) -> 
     if len(columns) == 1:
         return columns[0]
     return np.ravel_multi_index(tuple(columns), tuple(cardinalities))
+
+
+def multinomial_tables(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """``n_boot`` resampled count tables Multinomial(N, counts / N), shaped ``[k, *counts.shape]``, in
+    chunks of at most `BOOTSTRAP_CHUNK_CELLS` cells (at least one table each), so memory stays bounded.
+
+    Resampling N rows with replacement changes the data only through its count table; drawing the table
+    directly costs O(cells) per replicate instead of O(N). The chunks draw the same random stream as one
+    ``size=n_boot`` draw.
+    """
+    flat = counts.ravel()
+    n_rows = int(flat.sum())
+    per_chunk = max(1, BOOTSTRAP_CHUNK_CELLS // flat.size)
+    for start in range(0, n_boot, per_chunk):
+        size = min(per_chunk, n_boot - start)
+        yield rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *counts.shape)

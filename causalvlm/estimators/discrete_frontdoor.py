@@ -26,12 +26,12 @@ from causalvlm.estimators.base import (
     TableOptions,
     category_cardinalities,
     joint_state,
+    multinomial_tables,
     read_category_columns,
 )
 from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
-_BOOTSTRAP_CHUNK_CELLS = 4_000_000  # replicates are drawn in chunks of at most this many cells
 
 
 FrontDoorInterval = EffectInterval  # the bootstrap summary, arrays [n_x, n_y]
@@ -149,22 +149,17 @@ class DiscreteFrontDoor(FrontDoorEstimator, TableOptions):
         """Percentile bootstrap interval for every entry of P(y | do(x)).
 
         Resampling N rows with replacement changes the data only through its count table, and the resampled
-        table is Multinomial(N, N(x, s, y) / N); drawing that directly costs O(cells) per replicate
-        instead of O(N).
+        table is Multinomial(N, N(x, s, y) / N), drawn by `multinomial_tables`.
         """
         counts = self._fitted_counts()
         require_int(n_boot, "n_boot", minimum=2)
         require_number(level, "level", above=0, below=1)
         require_int(seed, "seed", minimum=0)
         rng = np.random.default_rng(seed)
-        flat = counts.ravel()
-        n_rows = int(flat.sum())
-        per_chunk = max(1, _BOOTSTRAP_CHUNK_CELLS // flat.size)
-        effects = []
-        for start in range(0, n_boot, per_chunk):
-            size = min(per_chunk, n_boot - start)
-            draws = rng.multinomial(n_rows, flat / n_rows, size=size).reshape(size, *counts.shape)
-            effects.append(frontdoor_adjustment(draws, self.smoothing, self._cell_name))
+        effects = [
+            frontdoor_adjustment(draws, self.smoothing, self._cell_name)
+            for draws in multinomial_tables(counts, n_boot, rng)
+        ]
         return EffectInterval.from_replicates(self.effect(), np.concatenate(effects), level, n_boot)
 
     def _check_fitted(self) -> None:

@@ -28,6 +28,7 @@ from causalvlm.estimators.base import (
     EffectInterval,
     TableOptions,
     category_cardinalities,
+    multinomial_tables,
     read_category_columns,
 )
 from causalvlm.scm.evaluation import EmptyCell, JointTable, query_array
@@ -93,15 +94,10 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
         if not np.array_equal(table, np.round(table)):
             raise ValueError("bootstrap needs integer counts; these look like probabilities")
         rng = np.random.default_rng(seed)
-        n_rows = int(table.sum())
-        draws = rng.multinomial(n_rows, table.ravel() / n_rows, size=n_boot)
         replicates = [
-            self._evaluate(
-                identification,
-                Counts(counts.variables, d.reshape(table.shape)),
-                " (in a replicate)",
-            )
-            for d in draws
+            self._evaluate(identification, Counts(counts.variables, d), " (in a replicate)")
+            for chunk in multinomial_tables(table, n_boot, rng)
+            for d in chunk
         ]
         return EffectInterval.from_replicates(self.effect(), np.stack(replicates), level, n_boot)
 
@@ -190,9 +186,8 @@ def data_counts(data: Data | Counts, names: Sequence[str], given_cardinalities: 
             raise KeyError(
                 f"variable {missing[0]!r} is missing from the counts; it has {list(data.variables)}"
             )
-        drop = tuple(i for i, v in enumerate(data.variables) if v not in names)
-        kept = [v for v in data.variables if v in names]
-        return Counts(tuple(names), np.transpose(data.table.sum(axis=drop), [kept.index(n) for n in names]))
+        marginal = JointTable(data.variables, data.table).marginal(frozenset(names))
+        return Counts(tuple(names), marginal.aligned(names))
     columns = read_category_columns(data, list(names))
     cards = category_cardinalities(columns, given_cardinalities)
     shape = tuple(cards[n] for n in names)

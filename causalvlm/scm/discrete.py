@@ -126,7 +126,8 @@ class DiscreteSCM:
         """
         xs = self._check_query_nodes(treatments)
         ys = self._check_query_nodes(outcomes)
-        zs = [] if not isinstance(given, str) and not list(given) else self._check_query_nodes(given)
+        given = [given] if isinstance(given, str) else list(given)  # once: a generator is read only once
+        zs = self._check_query_nodes(given) if given else []
         names = [*xs, *zs, *ys]
         if len(set(names)) != len(names):
             raise ValueError(f"treatments, given and outcomes must be disjoint, got {xs}, {zs}, {ys}")

@@ -14,7 +14,7 @@ stratum that does occur (a positivity violation), or another empty cell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,13 +135,11 @@ def evaluate(term: Term, table: JointTable) -> Factor:
     return Factor(order, result)
 
 
-def query_array(
-    term: Term, table: JointTable, axes: Sequence[str], cardinalities: Mapping[str, int] | None = None
-) -> np.ndarray:
+def query_array(term: Term, table: JointTable, axes: Sequence[str]) -> np.ndarray:
     """``term`` as an array with exactly ``axes``; a query variable the value ignores is broadcast."""
     factor = evaluate(term, table)
     extra = sorted(set(factor.variables) - set(axes))
     if extra:
         raise ValueError(f"the estimand leaves {extra} unsummed; it must depend on the query only")
-    sizes = [(cardinalities or {}).get(v) or table.cardinality(v) for v in axes]
+    sizes = [table.cardinality(v) for v in axes]
     return np.broadcast_to(factor.aligned(axes), sizes).copy()

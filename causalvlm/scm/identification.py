@@ -10,7 +10,6 @@ and the result carries the hedge that proves it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -28,7 +27,6 @@ from causalvlm.scm.estimand import (
     TEXT,
     Prob,
     Product,
-    Quotient,
     Sum,
     Term,
     latex_notation,
@@ -39,13 +37,12 @@ from causalvlm.scm.estimand import (
 from causalvlm.scm.id_algorithm import Hedge, NotIdentifiable, id_algorithm, idc_algorithm
 
 if TYPE_CHECKING:  # pragma: no cover  (type-only: graph.py calls into this module, never the reverse)
-    from causalvlm.scm.graph import SCM
+    from causalvlm.scm.graph import SCM, NodeNames
 
 # Subsets tried in the search for the smallest back-door / front-door set grow as 2^k; above k candidates
 # `identify` takes networkx's minimal d-separator (minimal, not always smallest) and the nodes on X → Y paths.
 SEARCH_LIMIT = 10
 Kind = Literal["backdoor", "frontdoor", "id", "not_identifiable"]
-NodeQuery = str | Iterable[str]
 
 
 @dataclass(frozen=True)
@@ -89,8 +86,8 @@ class Identification:
 
     @property
     def variables(self) -> frozenset[str]:
-        """Every observed variable the estimand reads (empty when not identifiable)."""
-        return frozenset() if self.expression is None else observed_variables(self.expression)
+        """Every variable the estimand mentions, summed-over ones included (empty when not identifiable)."""
+        return frozenset() if self.expression is None else self.expression.mentioned
 
     def __str__(self) -> str:
         chosen = "" if self.adjustment_set is None else f" with {{{', '.join(sorted(self.adjustment_set))}}}"
@@ -137,7 +134,7 @@ def _large_graph_frontdoor(scm: SCM, x: str, y: str) -> frozenset[str] | None:
     return on_paths if is_frontdoor_set(scm, x, y, on_paths) else None
 
 
-def identify(scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()) -> Identification:
+def identify(scm: SCM, treatment: NodeNames, outcome: NodeNames, given: NodeNames = ()) -> Identification:
     """Identify P(outcome | do(treatment), given); each argument is a node name or a collection of names.
 
     One treatment and one outcome without ``given``: back-door, else front-door adjustment, else ID. With
@@ -218,7 +215,7 @@ _ROLE = {"treatment": "a treatment", "outcome": "an outcome", "given": "a condit
 
 
 def check_id_query(
-    scm: SCM, treatment: NodeQuery, outcome: NodeQuery, given: NodeQuery = ()
+    scm: SCM, treatment: NodeNames, outcome: NodeNames, given: NodeNames = ()
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Treatments, outcomes and conditions in graph order; each bad node is named on its own."""
     roles = {}
@@ -254,13 +251,3 @@ def check_id_query(
         return tuple(n for n in order if n in roles[role])
 
     return ordered("treatment"), ordered("outcome"), ordered("given")
-
-
-def observed_variables(term: Term) -> frozenset[str]:
-    """Every variable that a P(· | ·) inside ``term`` reads."""
-    if isinstance(term, Prob):
-        return term.free
-    if isinstance(term, Sum):
-        return observed_variables(term.body)
-    parts = (term.numerator, term.denominator) if isinstance(term, Quotient) else term.factors()
-    return frozenset().union(*(observed_variables(p) for p in parts))

@@ -115,3 +115,10 @@ def test_bad_cardinalities_name_the_node():
         DiscreteSCM.random(scm, {"U": 2, "X": 0, "Y": 2})
     with pytest.raises(ValueError, match="same node 'X'"):
         DiscreteSCM.random(scm, 2).interventional("X", "X")
+
+
+def test_do_reads_a_generator_given_once():
+    model = DiscreteSCM.random(SCM.from_edges([("Z", "X"), ("Z", "Y"), ("X", "Y")]), 2, seed=7)
+    from_list = model.do("Y", "X", ["Z"])
+    np.testing.assert_array_equal(model.do("Y", "X", (n for n in ["Z"])), from_list)
+    assert model.do("Y", "X", iter(())).shape == (2, 2)
