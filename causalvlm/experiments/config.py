@@ -129,8 +129,8 @@ class ExperimentConfig(SettingsModel):
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
     # task options (worlds.task_parameters) over WORLD_TASK: rho, n_train_per_class, ..., and the world
-    # options noise_max, size_scale, rotation_range (over worlds.TASK_OPTIONS); all recorded in task.json and
-    # results.json
+    # options noise_max, size_scale, rotation_range, style (over worlds.TASK_OPTIONS); all in task.json
+    # and results.json
     world: dict[str, Any] = Field(default_factory=dict)
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
@@ -280,6 +280,8 @@ class ExperimentConfig(SettingsModel):
                 require_number(options[name], f"world.{name}", minimum=low, maximum=high)
         if "class_names" in options:
             require_choice(options["class_names"], "world.class_names", worlds.CLASS_NAME_STYLES)
+        if options.get("style") is not None:
+            require_choice(options["style"], "world.style", worlds.RENDER_STYLES)
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
                 worlds.sample_factors(

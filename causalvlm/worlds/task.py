@@ -44,7 +44,13 @@ from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.worlds.captions import DATASET_NAMES
-from causalvlm.worlds.factors import WORLD_OPTION_RANGES, Factors, WorldOptions, sample_factors
+from causalvlm.worlds.factors import (
+    RENDER_STYLES,
+    WORLD_OPTION_RANGES,
+    Factors,
+    WorldOptions,
+    sample_factors,
+)
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
@@ -81,7 +87,7 @@ def world_options(**options: Any) -> WorldOptions:
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown}; valid world options: {', '.join(valid)}")
-    return replace(TASK_OPTIONS, **{k: float(v) for k, v in options.items()})
+    return replace(TASK_OPTIONS, **{k: v if k == "style" else float(v) for k, v in options.items()})
 
 
 # How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write
@@ -127,6 +133,15 @@ def check_task_options(options: dict[str, Any]) -> None:
             raise ValueError(f"world setting {name} must be a non-negative integer, got {value!r}")
 
 
+def options_record(options: WorldOptions) -> dict[str, Any]:
+    """The world options as ``task.json`` records them: ``style`` only when it is not the default "filled",
+    so a task made before styles existed keeps its record (and its keyed folder)."""
+    record = asdict(options)
+    if record["style"] == "filled":
+        del record["style"]
+    return record
+
+
 def _task_params(
     rho: float,
     seed: int,
@@ -144,7 +159,7 @@ def _task_params(
         "n_val_per_class": int(n_val_per_class),
         "n_test_per_class": int(n_test_per_class),
         "spurious_factor": spurious_factor,
-        "world_options": asdict(options),
+        "world_options": options_record(options),
         "classnames": list(_class_names(names)),
     }
     if names != "caption":  # a task made before the setting existed keeps its task.json
@@ -176,15 +191,22 @@ def task_parameters(
     size_scale: float | None = None,
     rotation_range: float | None = None,
     class_names: str = "caption",
+    style: str | None = None,
 ) -> dict[str, Any]:
     """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
 
     ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
-    ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes.
+    ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes; ``style``
+    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho!r}")
-    given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
+    given = {
+        "noise_max": noise_max,
+        "size_scale": size_scale,
+        "rotation_range": rotation_range,
+        "style": style,
+    }
     world = world_options(**{k: v for k, v in given.items() if v is not None})
     pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
     if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0 or pool < shots:
@@ -331,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-test-per-class", type=integer(1), default=50)
     parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
+    parser.add_argument("--style", choices=RENDER_STYLES, help="how objects are drawn (default filled)")
     for option in fields(WorldOptions):
+        if option.name not in WORLD_OPTION_RANGES:
+            continue
         low, high = WORLD_OPTION_RANGES[option.name]
         parser.add_argument(
             f"--{option.name.replace('_', '-')}",
