@@ -48,6 +48,14 @@ RENDER_STYLES: tuple[str, ...] = ("filled", "outline", "sketch", "silhouette", "
 ``sketch`` its contour in black on white; ``silhouette`` the object in mid gray on light gray (no colour, no
 texture); ``pattern`` the object striped in its colour on its background. The same factors drawn in another
 style keep their shape, pose and colour; only the drawing changes."""
+DRAWN_FACTORS: dict[str, tuple[str, ...]] = {
+    "filled": ("shape", "object_colour", "background_colour", "texture", "size", "position"),
+    "outline": ("shape", "object_colour", "size", "position"),
+    "sketch": ("shape", "size", "position"),
+    "silhouette": ("shape", "size", "position"),
+    "pattern": ("shape", "object_colour", "background_colour", "texture", "size", "position"),
+}
+"""The categorical factors an image of each style shows: the others are drawn over (white paper, gray)."""
 
 FACTOR_NAMES: tuple[str, ...] = (
     "shape",

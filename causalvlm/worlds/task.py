@@ -61,8 +61,8 @@ IMAGE_DIRNAME = "images"
 TEMPLATE = DEFAULT_TEMPLATE  # the hand-crafted template t0 of the world: CLIP's generic prompt
 # The downstream world: the objects drawn as gray silhouettes on light gray (pre-training: filled, in colour,
 # on coloured textured backgrounds), everything else as in pre-training. Chosen on validation images only by
-# the rule of examples/cdc/choose_task.py: of the tasks with zero-shot base accuracy in [45, 75], the one whose
-# 16-shot linear probe gains most over zero-shot (docs/world.md).
+# the rule of examples/cdc/choose_task.py: of the tasks with zero-shot base accuracy in [45, 75], the one
+# whose 16-shot linear probe gains most over zero-shot (docs/world.md).
 TASK_OPTIONS = WorldOptions(style="silhouette")
 # CDC's template starts on the world (VSD ctx_init, cycled over the M templates). The tiny CLIP ignores the
 # openers ("a photo of" = "an image of": cosine 1.000) but not size and colour words; these are the greedy
