@@ -89,7 +89,8 @@ def world_options(**options: Any) -> WorldOptions:
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown}; valid world options: {', '.join(valid)}")
-    return replace(TASK_OPTIONS, **{k: v if k == "style" else float(v) for k, v in options.items()})
+    values: dict[str, Any] = {k: v if k == "style" else float(v) for k, v in options.items()}
+    return replace(TASK_OPTIONS, **values)
 
 
 # How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write

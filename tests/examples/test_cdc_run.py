@@ -364,6 +364,8 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     assert (out / "similarity_probe.png").is_file()
     assert payload["figures"]["similarity_probe"] == "similarity_probe.png"
     assert payload["probe"]["images"] == 24 * 4
-    assert set(payload["probe"]["cosine"]) >= {"full description", "class only", "object_colour"}
+    # a silhouette shows shape, size and position only: the probe describes those (DRAWN_FACTORS)
+    assert set(payload["probe"]["cosine"]) >= {"full description", "class only", "size", "position"}
+    assert "object_colour" not in payload["probe"]["cosine"]
     assert "### Similarity probe (Fig. 1a)" in (out / "results.md").read_text()
     assert "| cdc |" in capsys.readouterr().out
