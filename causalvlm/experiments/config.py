@@ -20,12 +20,13 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
+from annotated_types import Ge, Le
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.cli import SEED_MAX
-from causalvlm.config_model import ConfigError, SettingsModel, check_arguments, shown
+from causalvlm.config_model import ConfigError, Distinct, SettingsModel, check_arguments, check_value, shown
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
 from causalvlm.experiments.method_specs import (
@@ -38,7 +39,6 @@ from causalvlm.experiments.method_specs import (
 from causalvlm.methods import get_method
 from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import require_choice, require_distinct, require_int, require_number
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
 CROSS_DATASET_TARGETS = (
@@ -103,7 +103,7 @@ def _one_or_list(kind: type) -> BeforeValidator:
 
 
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
-Names = Annotated[list[str], _one_or_list(str)]
+Names = Annotated[list[str], _one_or_list(str), Distinct]
 
 
 class ExperimentConfig(SettingsModel):
@@ -122,7 +122,7 @@ class ExperimentConfig(SettingsModel):
     backbone: str = str(worlds.TINY_CLIP_CONFIG)  # open_clip arch name or model-config JSON
     pretrained: str | None = str(worlds.TINY_CLIP_CHECKPOINT)  # checkpoint file, open_clip tag, or None
     methods: list[MethodSpec] = Field(default_factory=world_methods)
-    seeds: Annotated[list[Seed], _one_or_list(int)] = Field(default_factory=lambda: [1, 2, 3])
+    seeds: Annotated[list[Seed], _one_or_list(int), Distinct] = Field(default_factory=lambda: [1, 2, 3])
     shots: Annotated[int, Field(ge=1)] = 16  # training images per class (CoOp's K)
     out: str = "outputs/cdc"  # results, figures and runs/ go here
     resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
@@ -158,7 +158,6 @@ class ExperimentConfig(SettingsModel):
         self._check_datasets()
         if not self.seeds:
             raise ConfigError("seeds", "give at least one seed")
-        require_distinct(self.seeds, "seeds")
         self._settle_methods()
         labels = [spec.label for spec in self.methods]
         if len(set(labels)) != len(labels):
@@ -223,7 +222,6 @@ class ExperimentConfig(SettingsModel):
     def _check_datasets(self) -> None:
         if not self.datasets:
             raise ConfigError("datasets", "give at least one dataset")
-        require_distinct(self.datasets, "datasets")
         if self.protocol != "base2new" and len(self.datasets) != 1:
             raise ConfigError(
                 "datasets", f"{self.protocol} trains on one source dataset, got {self.datasets}"
@@ -238,7 +236,6 @@ class ExperimentConfig(SettingsModel):
             self.targets = list(
                 CROSS_DATASET_TARGETS if self.protocol == "cross-dataset" else CROSS_DOMAIN_TARGETS
             )
-        require_distinct(self.targets, "targets")
         for key, names in (("datasets", self.datasets), ("targets", self.targets)):
             unknown = [name for name in names if name not in DATASETS]
             if unknown:
@@ -267,19 +264,18 @@ class ExperimentConfig(SettingsModel):
     def _check_world(self) -> None:
         """``world`` holds task options (rho, n_test_per_class, ...); check them as make_task would."""
         options = check_arguments(worlds.task_parameters, self.world, "world", exclude=WORLD_FIXED)
-        if "rho" in options:
-            require_number(options["rho"], "world.rho", minimum=0, maximum=1)
-        if "n_test_per_class" in options:
-            require_int(options["n_test_per_class"], "world.n_test_per_class", minimum=1)
-        if "n_val_per_class" in options:
-            require_int(options["n_val_per_class"], "world.n_val_per_class", minimum=0)
-        if options.get("n_train_per_class") is not None:
-            require_int(options["n_train_per_class"], "world.n_train_per_class", minimum=self.shots)
+        ranges: dict[str, Any] = {  # pydantic types of the options whose range task_parameters' hints omit
+            "rho": Annotated[float, Ge(0), Le(1)],
+            "n_test_per_class": Annotated[int, Ge(1)],
+            "n_val_per_class": Annotated[int, Ge(0)],
+            "n_train_per_class": Annotated[int, Ge(self.shots)],
+            "class_names": Literal[worlds.CLASS_NAME_STYLES],
+        }
         for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
+            ranges[name] = Annotated[float, Ge(low), Le(high)]
+        for name, kind in ranges.items():
             if options.get(name) is not None:
-                require_number(options[name], f"world.{name}", minimum=low, maximum=high)
-        if "class_names" in options:
-            require_choice(options["class_names"], "world.class_names", worlds.CLASS_NAME_STYLES)
+                check_value(options[name], kind, f"world.{name}")
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
                 worlds.sample_factors(
@@ -314,7 +310,7 @@ def _method_specs(entries: Any) -> list[MethodSpec]:
         arguments = check_arguments(method_spec, entry, key)
         for weight in ("beta", "gamma"):  # loss weights: finite and non-negative (inf would train on NaN)
             if arguments.get(weight) is not None:
-                require_number(arguments[weight], f"{key}.{weight}", minimum=0)
+                check_value(arguments[weight], Annotated[float, Ge(0)], f"{key}.{weight}")
         try:
             specs.append(method_spec(**arguments))
         except (ValueError, KeyError, TypeError) as error:

@@ -134,3 +134,30 @@ def test_an_option_given_twice_is_refused(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(argv)
         assert "given more than once" in capsys.readouterr().err
+
+
+def test_one_argument_is_checked_by_pydantic_with_the_words_of_a_setting():
+    """check_value: the strict pydantic rules of a setting for one library-function argument."""
+    from typing import Annotated, Any
+
+    import numpy as np
+    from annotated_types import Ge
+
+    from causalvlm.config_model import Distinct, check_value
+
+    count = Annotated[int, Ge(1)]
+    assert check_value(np.int64(3), count, "n") == 3 and type(check_value(np.int64(3), count, "n")) is int
+    assert check_value(np.float32(0.5), float, "x") == 0.5
+    refused = [
+        (2.0, "expected an integer, got 2.0"),
+        (True, "expected an integer, got True"),
+        ("3", "expected an integer, got '3'"),
+        (0, "must be an integer >= 1, got 0"),
+    ]
+    for bad, words in refused:
+        with pytest.raises(ConfigError, match=rf"^n: {words}"):
+            check_value(bad, count, "n")
+    with pytest.raises(ConfigError, match=r"^seeds: lists 1 more than once: \[1, 2, 1\]"):
+        check_value([1, 2, 1], Annotated[list[Any], Distinct], "seeds")
+    with pytest.raises(ConfigError, match=r"^x: must be a finite number, got inf"):
+        check_value(float("inf"), float, "x")
