@@ -1,4 +1,4 @@
-"""Layered settings: defaults < a driver's defaults < YAML file < command line, merged key by key.
+"""Layered settings: world.yaml < a driver's defaults < YAML file < command line, merged key by key.
 
 :func:`build_experiment` merges the layers as plain mappings first and builds the
 :class:`~causalvlm.experiments.config.ExperimentConfig` once, so a value a later layer replaces is never
@@ -126,7 +126,7 @@ def build_experiment(
     option_names: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
-    """ExperimentConfig defaults < ``defaults`` (a driver's own) < YAML file < ``overrides`` (command line).
+    """The world demo (world.yaml) < ``defaults`` (a driver's own) < YAML file < ``overrides`` (command line).
 
     ``option_names`` maps config keys to the command-line options that set them, for error messages.
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint, ThroughputMonitor
@@ -51,7 +51,10 @@ class RunRecord(pl.Callback):
     def on_save_checkpoint(
         self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        run: dict[str, Any] = {"epochs_done": trainer.fit_loop.epoch_progress.current.processed}
+        # Epochs whose training and validation are done: the one this epoch-end save closes counts. (Typed as
+        # the base tracker; at run time the fit loop's epoch tracker counts processed epochs.)
+        epochs = cast(Any, trainer.fit_loop.epoch_progress.current).processed
+        run: dict[str, Any] = {"epochs_done": int(epochs)}
         if self.run_config is not None:
             run.update(config=self.run_config, fingerprint=fingerprint(self.run_config))
         checkpoint[RUN_KEY] = run
