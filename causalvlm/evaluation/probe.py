@@ -31,7 +31,7 @@ from causalvlm.backbones import FrozenCLIP
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.features import encode_images
 from causalvlm.worlds.captions import POSITION_WORDS, TEXTURE_WORDS
-from causalvlm.worlds.factors import Factors
+from causalvlm.worlds.factors import DRAWN_FACTORS, Factors
 from causalvlm.worlds.task import TEMPLATE, load_factors
 from causalvlm.worlds.zero_shot import FACTOR_PROMPTS
 
@@ -189,17 +189,31 @@ def encode_pil(backbone: FrozenCLIP, images: Sequence[Image.Image], batch_size: 
 def world_description(factors: Factors, template: str = TEMPLATE) -> Description:
     """The texts of one world image, from its known factors and the caption grammar of the pre-training.
 
-    Full: "a photo of a <size> <colour> <shape> on a <texture> <background colour> background <position>.";
-    class only: the task's template ("a photo of a <shape>."); parts: each task-irrelevant factor's
+    Full: "a photo of a <size> <colour> <shape> on a <texture> <background colour> background <position>.",
+    naming only the factors the image's style draws (``DRAWN_FACTORS``: a silhouette has no colour, no
+    background colour and no texture, so its description is "a photo of a <size> <shape> <position>.");
+    class only: the task's template ("a photo of a <shape>."); parts: each drawn task-irrelevant factor's
     zero-shot prompt (``causalvlm.worlds.zero_shot.FACTOR_PROMPTS``), e.g. "a photo of a red shape.".
     """
     words = factors.names()
-    full = (
-        f"a photo of a {words['size']} {words['object_colour']} {words['shape']} on a "
-        f"{TEXTURE_WORDS[words['texture']]} {words['background_colour']} background "
-        f"{POSITION_WORDS[words['position']]}."
+    drawn = DRAWN_FACTORS[factors.style]
+    said = {k: (v if k in drawn else "") for k, v in words.items()}
+    background = ""
+    if said["background_colour"] or said["texture"]:
+        texture = TEXTURE_WORDS[words["texture"]] if said["texture"] else ""
+        background = f"on a {texture} {said['background_colour']} background"
+    position = POSITION_WORDS[words["position"]] if said["position"] else ""
+    full = " ".join(
+        w
+        for w in ("a photo of a", said["size"], said["object_colour"], words["shape"], background, position)
+        if w
     )
-    parts = {name: prompt(words[name]) for name, prompt in FACTOR_PROMPTS.items() if name != "shape"}
+    full = " ".join(full.split()) + "."
+    parts = {
+        name: prompt(words[name])
+        for name, prompt in FACTOR_PROMPTS.items()
+        if name != "shape" and name in drawn
+    }
     return Description(full=full, class_prompt=template.format(words["shape"]), parts=parts)
 
 

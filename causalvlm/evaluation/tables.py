@@ -293,7 +293,10 @@ def results_markdown(payload: Mapping[str, Any]) -> str:
         )
     if payload.get("world"):  # the generated world's task.json: say which world the numbers are from
         world = payload["world"]
-        options = ", ".join(f"{k} = {v:g}" for k, v in world.get("world_options", {}).items())
+        options = ", ".join(
+            f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+            for k, v in world.get("world_options", {}).items()
+        )
         names = f", classes named by {world['class_names']} names" if world.get("class_names") else ""
         lines.append(f"World: ρ = {world.get('rho', 0):g}, {options}{names}.")
     delta = payload.get("delta") or {}

@@ -113,8 +113,8 @@ class ExperimentConfig(SettingsModel):
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
     # task options (worlds.task_parameters): rho, n_test_per_class, n_train_per_class, ..., and the world
-    # options noise_max, size_scale, rotation_range (over worlds.TASK_OPTIONS); one not given takes the
-    # world's own default; all are recorded in task.json and results.json
+    # options noise_max, size_scale, rotation_range, style (over worlds.TASK_OPTIONS); one not given takes
+    # the world's own default; all are recorded in task.json and results.json
     world: dict[str, Any]
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
@@ -259,6 +259,7 @@ class ExperimentConfig(SettingsModel):
             "n_val_per_class": Annotated[int, Ge(0)],
             "n_train_per_class": Annotated[int, Ge(self.shots)],
             "class_names": Literal[worlds.CLASS_NAME_STYLES],
+            "style": Literal[worlds.RENDER_STYLES],
         }
         for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
             ranges[name] = Annotated[float, Ge(low), Le(high)]

@@ -42,6 +42,20 @@ SIZE_RADIUS_PX: tuple[float, ...] = (11.0, 16.0, 21.0)  # object radius at 64×6
 POSITIONS: tuple[str, ...] = ("center", "left", "right", "top", "bottom")
 ROTATION_RANGE_DEG = 20.0  # small enough that no shape turns into another one (square vs diamond)
 NOISE_MAX = 0.08  # std of the Gaussian pixel noise, in [0, 1] intensity units
+RENDER_STYLES: tuple[str, ...] = ("filled", "outline", "sketch", "silhouette", "pattern")
+"""How the object is drawn (:func:`causalvlm.worlds.render.render`): ``filled`` is the pre-training world
+(the object in its colour on its textured background); ``outline`` its contour in its colour on white;
+``sketch`` its contour in black on white; ``silhouette`` the object in mid gray on light gray (no colour, no
+texture); ``pattern`` the object striped in its colour on its background. The same factors drawn in another
+style keep their shape, pose and colour; only the drawing changes."""
+DRAWN_FACTORS: dict[str, tuple[str, ...]] = {
+    "filled": ("shape", "object_colour", "background_colour", "texture", "size", "position"),
+    "outline": ("shape", "object_colour", "size", "position"),
+    "sketch": ("shape", "size", "position"),
+    "silhouette": ("shape", "size", "position"),
+    "pattern": ("shape", "object_colour", "background_colour", "texture", "size", "position"),
+}
+"""The categorical factors an image of each style shows: the others are drawn over (white paper, gray)."""
 
 FACTOR_NAMES: tuple[str, ...] = (
     "shape",
@@ -85,8 +99,13 @@ class WorldOptions:
     noise_max: float = NOISE_MAX  # per-image pixel-noise std ~ Uniform[0, noise_max] (intensity in [0, 1])
     size_scale: float = 1.0  # multiplies every size's object radius (1 = 11 / 16 / 21 px)
     rotation_range: float = ROTATION_RANGE_DEG  # rotation ~ Uniform[−r, r] degrees
+    style: str = "filled"  # how the object is drawn (RENDER_STYLES)
 
     def __post_init__(self) -> None:
+        if self.style not in RENDER_STYLES:
+            raise ValueError(
+                f"world option style must be one of {', '.join(RENDER_STYLES)}, got {self.style!r}"
+            )
         for name, (low, high) in WORLD_OPTION_RANGES.items():
             value = getattr(self, name)
             if not low <= value <= high:
@@ -111,6 +130,7 @@ class Factors:
     noise: float  # pixel-noise std, in [0, noise_max] (WorldOptions)
     noise_seed: int
     scale: float = 1.0  # object radius multiplier (WorldOptions.size_scale); 1 in the pre-training world
+    style: str = "filled"  # how the object is drawn (WorldOptions.style); "filled" in the pre-training world
 
     def names(self) -> dict[str, str]:
         """The categorical factors as words (for captions and file names)."""
@@ -185,6 +205,7 @@ def sample_factors(
             noise=float(noise[i]),
             noise_seed=int(noise_seed[i]),
             scale=float(options.size_scale),
+            style=options.style,
         )
         for i in range(n)
     ]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from causalvlm.worlds.factors import (
     BACKGROUND_COLOURS,
     COLOUR_RGB,
     OBJECT_COLOURS,
     POSITIONS,
+    RENDER_STYLES,
     SIZE_RADIUS_PX,
     TEXTURES,
     Factors,
@@ -73,16 +75,50 @@ def _background(factors: Factors, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+_CONTOUR_PX = 2  # an outline or sketch keeps the outer 2 px of the object (erosion by a 5 × 5 minimum)
+_INK, _PAPER = 0.05, 1.0  # sketch and outline: ink and paper intensities
+_SILHOUETTE, _GROUND = 0.35, 0.8  # silhouette: the object's and the ground's gray
+
+
+def _contour(mask: np.ndarray) -> np.ndarray:
+    """The object's rim [H, W, 1]: the mask minus its erosion by :data:`_CONTOUR_PX` pixels."""
+    image = Image.fromarray((mask[..., 0] * 255.0 + 0.5).astype(np.uint8))
+    eroded = image.filter(ImageFilter.MinFilter(2 * _CONTOUR_PX + 1))
+    return np.clip(mask - np.asarray(eroded, dtype=np.float32)[..., None] / 255.0, 0.0, 1.0)
+
+
+def _draw(factors: Factors, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The noiseless image [H, W, 3] in [0, 1]: the posed object ``mask`` drawn in ``factors.style``."""
+    colour = np.asarray(COLOUR_RGB[OBJECT_COLOURS[factors.object_colour]], dtype=np.float32) / 255.0
+    background = _background(factors, rng)  # drawn in every style, so each style sees the same noise
+    style = factors.style
+    if style == "filled":
+        return mask * colour + (1.0 - mask) * background
+    if style == "outline":
+        rim = _contour(mask)
+        return rim * colour + (1.0 - rim) * _PAPER
+    if style == "sketch":
+        rim = _contour(mask)
+        return np.repeat(rim * _INK + (1.0 - rim) * _PAPER, 3, axis=-1)
+    if style == "silhouette":
+        return np.repeat(mask * _SILHOUETTE + (1.0 - mask) * _GROUND, 3, axis=-1)
+    if style == "pattern":  # the object striped: its colour with a shade of it, as a background's stripes
+        own_colour = BACKGROUND_COLOURS.index(OBJECT_COLOURS[factors.object_colour])
+        stripes = replace(factors, background_colour=own_colour, texture=TEXTURES.index("stripes"))
+        return mask * _background(stripes, rng) + (1.0 - mask) * background
+    raise ValueError(f"unknown render style {style!r}; valid: {', '.join(RENDER_STYLES)}")
+
+
 def render(factors: Factors) -> np.ndarray:
-    """X = f(shape, object colour, background colour, texture, size, position, rotation, noise).
+    """X = f(shape, object colour, background colour, texture, size, position, rotation, noise, style).
 
     Returns a uint8 array [64, 64, 3]. The result depends on ``factors`` only (``noise_seed`` drives the
     pixel noise, the sub-pixel jitter and the texture phase), so the same factors give the same image.
+    ``factors.style`` (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) says how the object is drawn.
     """
     rng = np.random.default_rng(factors.noise_seed)
     mask = _object_mask(factors, rng)[..., None]
-    colour = np.asarray(COLOUR_RGB[OBJECT_COLOURS[factors.object_colour]], dtype=np.float32) / 255.0
-    image = mask * colour + (1.0 - mask) * _background(factors, rng)
+    image = _draw(factors, mask, rng)
     image = image + rng.normal(0.0, factors.noise, size=image.shape).astype(np.float32)
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 

@@ -44,7 +44,13 @@ from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.worlds.captions import DATASET_NAMES
-from causalvlm.worlds.factors import WORLD_OPTION_RANGES, Factors, WorldOptions, sample_factors
+from causalvlm.worlds.factors import (
+    RENDER_STYLES,
+    WORLD_OPTION_RANGES,
+    Factors,
+    WorldOptions,
+    sample_factors,
+)
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
@@ -53,23 +59,25 @@ DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
 IMAGE_DIRNAME = "images"
 TEMPLATE = DEFAULT_TEMPLATE  # the hand-crafted template t0 of the world: CLIP's generic prompt
-# The downstream world: pixel noise up to 0.3 (pre-training: 0.08), everything else as in pre-training.
-# Chosen on validation images only by the rule of examples/cdc/choose_task.py: of the tasks with zero-shot
-# base accuracy in [45, 75], the one whose 16-shot linear probe gains most over zero-shot (docs/world.md).
-TASK_OPTIONS = WorldOptions(noise_max=0.3)
+# The downstream world: the objects drawn as gray silhouettes on light gray (pre-training: filled, in colour,
+# on coloured textured backgrounds), everything else as in pre-training. Chosen on validation images only by
+# the rule of examples/cdc/choose_task.py: of the tasks with zero-shot base accuracy in [45, 75], the one
+# whose 16-shot linear probe gains most over zero-shot (docs/world.md).
+TASK_OPTIONS = WorldOptions(style="silhouette")
 # CDC's template starts on the world (VSD ctx_init, cycled over the M templates). The tiny CLIP ignores the
 # openers ("a photo of" = "an image of": cosine 1.000) but not size and colour words; these are the greedy
 # most-different starts among the caption prefixes "a photo of a [size] [colour]" that keep zero-shot
-# validation accuracy within 1.5 points of "a photo of a" (examples/cdc/choose_templates.py).
+# validation accuracy within 1.5 points of "a photo of a" (examples/cdc/choose_templates.py, on the default
+# silhouette world: colour words still move the text embedding though the images have no colour).
 TEMPLATE_STARTS = (
     "a photo of a",
-    "a photo of a large cyan",
+    "a photo of a medium cyan",
+    "a photo of a green",
     "a photo of a medium pink",
-    "a photo of a large purple",
-    "a photo of a large orange",
-    "a photo of a large green",
-    "a photo of a large yellow",
-    "a photo of a large",
+    "a photo of a small",
+    "a photo of a medium",
+    "a photo of a cyan",
+    "a photo of a medium green",
 )
 DEFAULT_SHOTS = 16  # CoOp's K
 N_TRAIN_PER_CLASS = 64  # the training pool each seed's K-shot set is drawn from (4 × CoOp's 16 shots)
@@ -81,7 +89,7 @@ def world_options(**options: Any) -> WorldOptions:
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown}; valid world options: {', '.join(valid)}")
-    return replace(TASK_OPTIONS, **{k: float(v) for k, v in options.items()})
+    return replace(TASK_OPTIONS, **{k: v if k == "style" else float(v) for k, v in options.items()})
 
 
 # How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write
@@ -127,6 +135,15 @@ def check_task_options(options: dict[str, Any]) -> None:
             raise ValueError(f"world setting {name} must be a non-negative integer, got {value!r}")
 
 
+def options_record(options: WorldOptions) -> dict[str, Any]:
+    """The world options as ``task.json`` records them: ``style`` only when it is not the default "filled",
+    so a task made before styles existed keeps its record (and its keyed folder)."""
+    record = asdict(options)
+    if record["style"] == "filled":
+        del record["style"]
+    return record
+
+
 def _task_params(
     rho: float,
     seed: int,
@@ -144,7 +161,7 @@ def _task_params(
         "n_val_per_class": int(n_val_per_class),
         "n_test_per_class": int(n_test_per_class),
         "spurious_factor": spurious_factor,
-        "world_options": asdict(options),
+        "world_options": options_record(options),
         "classnames": list(_class_names(names)),
     }
     if names != "caption":  # a task made before the setting existed keeps its task.json
@@ -176,15 +193,22 @@ def task_parameters(
     size_scale: float | None = None,
     rotation_range: float | None = None,
     class_names: str = "caption",
+    style: str | None = None,
 ) -> dict[str, Any]:
     """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
 
     ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
-    ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes.
+    ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes; ``style``
+    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho!r}")
-    given = {"noise_max": noise_max, "size_scale": size_scale, "rotation_range": rotation_range}
+    given = {
+        "noise_max": noise_max,
+        "size_scale": size_scale,
+        "rotation_range": rotation_range,
+        "style": style,
+    }
     world = world_options(**{k: v for k, v in given.items() if v is not None})
     pool = max(N_TRAIN_PER_CLASS, shots) if n_train_per_class is None else n_train_per_class
     if shots < 1 or n_test_per_class < 1 or n_val_per_class < 0 or pool < shots:
@@ -331,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-test-per-class", type=integer(1), default=50)
     parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
+    parser.add_argument("--style", choices=RENDER_STYLES, help="how objects are drawn (default filled)")
     for option in fields(WorldOptions):
+        if option.name not in WORLD_OPTION_RANGES:
+            continue
         low, high = WORLD_OPTION_RANGES[option.name]
         parser.add_argument(
             f"--{option.name.replace('_', '-')}",

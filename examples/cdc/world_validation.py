@@ -44,10 +44,17 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def default_world() -> dict[str, Any]:
+    """The default run's world settings (``world:`` of causalvlm/configs/world.yaml): style, noise, ρ."""
+    world = build_experiment(None, {}).world
+    return {k: v for k, v in world.items() if k not in ("n_test_per_class", "n_val_per_class")}
+
+
 def validation_world(root: str | os.PathLike, **world: Any) -> None:
-    """Write (or reuse) a task under ``root`` with ``VAL_PER_CLASS`` validation images per class."""
+    """Write (or reuse) a task under ``root`` with ``VAL_PER_CLASS`` validation images per class: the
+    default run's world (:func:`default_world`) with ``world`` laid over it."""
     Path(root).mkdir(parents=True, exist_ok=True)
-    options = {"n_test_per_class": 1, "n_val_per_class": VAL_PER_CLASS, **world}
+    options = {**default_world(), "n_test_per_class": 1, "n_val_per_class": VAL_PER_CLASS, **world}
     make_task(root, shots=16, seed=1, **options)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,7 @@ def test_world_description_names_every_factor_in_the_caption_grammar():
 
 
 def test_probe_on_a_world_task_and_its_figure(backbone, tmp_path):
-    make_task(tmp_path, shots=1, n_test_per_class=2, n_val_per_class=0)
+    make_task(tmp_path, shots=1, n_test_per_class=2, n_val_per_class=0, style="filled")
     result = probe_world_task(backbone, tmp_path)
     assert len(result) == 48 and set(result.parts) == {
         "object_colour", "background_colour", "texture", "size", "position"
@@ -101,6 +102,19 @@ def test_probe_on_a_world_task_and_its_figure(backbone, tmp_path):
     path = plot_similarity_probe(result, tmp_path / "probe.png")
     with Image.open(path) as image:
         assert image.size[0] > 600 and image.size[1] > 200
+
+
+def test_the_description_names_only_what_the_style_draws():
+    factors = Factors(shape=6, object_colour=0, background_colour=5, texture=1, size=0, position=3,
+                      rotation=0.0, noise=0.0, noise_seed=1)  # fmt: skip
+    filled = world_description(factors)
+    assert filled.full == "a photo of a small red star on a striped blue background at the top."
+    silhouette = world_description(replace(factors, style="silhouette"))
+    assert silhouette.full == "a photo of a small star at the top."
+    assert set(silhouette.parts) == {"size", "position"}
+    outline = world_description(replace(factors, style="outline"))
+    assert outline.full == "a photo of a small red star at the top."
+    assert set(outline.parts) == {"object_colour", "size", "position"}
 
 
 @pytest.mark.skipif(not TINY_CLIP_CHECKPOINT.is_file(), reason="tiny CLIP checkpoint not built")

@@ -355,7 +355,8 @@ def test_reduced_default_run_on_the_world_with_the_shipped_tiny_clip(tmp_path, c
     assert list(payload["results"]) == ["zeroshot", "coop", "cdc"]
     assert payload["config"]["pretrained"] == str(TINY_CLIP_CHECKPOINT)
     # the world it ran on is recorded: the default difficulty, ρ = 0 (base-to-new drawn alike)
-    assert payload["world"]["world_options"]["noise_max"] == 0.3 and payload["world"]["rho"] == 0.0
+    assert payload["world"]["world_options"]["style"] == "silhouette" and payload["world"]["rho"] == 0.0
+    assert payload["world"]["world_options"]["noise_max"] == 0.08
     assert payload["headroom"]["shapeworld"]["base"]["linear_probe_values"]  # the diagnostic runs by default
     for metrics in payload["results"].values():
         assert 0.0 <= metrics["shapeworld"]["hm"]["mean"] <= 100.0

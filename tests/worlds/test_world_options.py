@@ -66,7 +66,9 @@ def test_bad_world_settings_are_named(options, match):
 def test_task_records_its_world_and_seeds_draw_from_a_larger_pool(tmp_path):
     make_task(tmp_path, shots=2, seed=1, n_train_per_class=6, n_test_per_class=1, n_val_per_class=1)
     task = json.loads((tmp_path / "shapeworld" / "task.json").read_text())
-    assert task["world_options"] == {"noise_max": 0.3, "size_scale": 1.0, "rotation_range": 20.0}
+    assert task["world_options"] == {
+        "noise_max": 0.08, "size_scale": 1.0, "rotation_range": 20.0, "style": "silhouette"
+    }  # fmt: skip
     assert task["world_options"]["noise_max"] == TASK_OPTIONS.noise_max and task["n_train_per_class"] == 6
     draws = [
         {d.impath for d in DATASETS.build("shapeworld", root=str(tmp_path), num_shots=2, seed=s).train_x}
