@@ -16,10 +16,9 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from causalvlm.config_model import ConfigError, bounds_text
-from causalvlm.validation import require_distinct
+from causalvlm.config_model import ConfigError, Distinct, bounds_text, check_value
 from causalvlm.writable import check_file_writable, check_folder_writable
 
 SEED_MAX = 2**32 - 1  # numpy and Lightning seeds are unsigned 32-bit
@@ -70,7 +69,7 @@ class CheckedParser(argparse.ArgumentParser):
         try:
             for dest in distinct:
                 if getattr(namespace, dest) is not None:
-                    require_distinct(list(getattr(namespace, dest)), dest)
+                    check_value(list(getattr(namespace, dest)), Annotated[list[Any], Distinct], dest)
             for dest in folders:
                 check_folder_writable(getattr(namespace, dest), dest)
             for dest in files:

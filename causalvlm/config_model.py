@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 
@@ -293,14 +294,56 @@ def check_arguments(
     return {name: getattr(checked, name) for name in arguments}
 
 
+# ---------------------------------------------------------------------------------------------- one value
+def no_repeats(values: list[Any]) -> list[Any]:
+    """A list that holds no value twice (``AfterValidator(no_repeats)``: :data:`Distinct`)."""
+    repeated = sorted({repr(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(repeated)} more than once: {list(values)}")
+    return values
+
+
+Distinct = AfterValidator(no_repeats)  # Annotated[list[int], Distinct]: a list without repeats
+
+
+def _python_number(value: Any) -> Any:
+    """A numpy integer or float as the Python number it stands for (strict pydantic refuses ``np.int64``)."""
+    if isinstance(value, (bool, int, float)) or not isinstance(value, numbers.Real):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+@functools.cache
+def _value_model(hint: Any) -> type[BaseModel]:
+    return create_model(
+        "value", __config__=STRICT, value=(typing.Annotated[hint, BeforeValidator(_python_number)], ...)
+    )
+
+
+def check_value(value: Any, hint: Any, key: str) -> Any:
+    """``value`` checked against a type ``hint`` by pydantic in strict mode (the rules of a
+    :class:`SettingsModel` field), for one argument of a library function: ``check_value(n, Annotated[int,
+    Ge(2)], "n_boot")``. Returns the value (a numpy number as a Python one); a bad one raises ConfigError
+    naming ``key``. Bounds are ``annotated_types`` (``Ge``, ``Gt``, ...), so the hint can key a cache."""
+    model = _value_model(hint)
+    try:
+        return model.model_validate({"value": value}).value  # type: ignore[attr-defined]
+    except ValidationError as error:
+        found = config_error(error, model)
+        raise ConfigError(key + found.key.removeprefix("value"), found.problem) from None
+
+
 __all__ = [
     "STRICT",
     "ConfigError",
+    "Distinct",
     "SettingsModel",
     "arguments_model",
     "bounds_text",
     "check_arguments",
+    "check_value",
     "config_error",
     "describe",
+    "no_repeats",
     "shown",
 ]

@@ -28,7 +28,7 @@ from causalvlm.cli import CheckedParser, report_error, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.evaluation.atomic import atomic_write_json
 from causalvlm.experiments.config import PROTOCOLS
-from causalvlm.experiments.saved_run import evaluate_saved, open_run, read_run_records
+from causalvlm.experiments.saved_run import LoadedBackbones, evaluate_saved, open_run, read_run_records
 from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.runs.run_dirs import CONFIG_NAME
 
@@ -112,9 +112,12 @@ def eval_sets(plan: EvalPlan) -> dict[str, tuple[DatasetSplits, str]]:
     return sets
 
 
-def score(plan: EvalPlan, sets: dict[str, tuple[DatasetSplits, str]]) -> dict[str, dict[str, Any]]:
-    """Accuracy, ECE and image count of one run on each of its sets (percent)."""
-    saved = open_run(plan.run_dir)
+def score(
+    plan: EvalPlan, sets: dict[str, tuple[DatasetSplits, str]], loaded: LoadedBackbones
+) -> dict[str, dict[str, Any]]:
+    """Accuracy, ECE and image count of one run on each of its sets (percent); ``loaded`` holds the backbones
+    already loaded for earlier runs (one load per architecture and weights)."""
+    saved = open_run(plan.run_dir, loaded=loaded)
     rows = {}
     for name, (splits, _) in sets.items():
         result = evaluate_saved(saved, splits.test, splits.classnames)
@@ -137,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # every run folder and data set is found and read before any model is loaded
         plans = [(plan, eval_sets(plan)) for plan in plan_from(args)]
-        scores = {str(plan.run_dir): score(plan, sets) for plan, sets in plans}
+        loaded: LoadedBackbones = {}
+        scores = {str(plan.run_dir): score(plan, sets, loaded) for plan, sets in plans}
         print(table(scores))
         if args.out is not None:
             atomic_write_json(Path(args.out), {"runs": scores})

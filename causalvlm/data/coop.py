@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from causalvlm.config_model import check_value
 from causalvlm.data.base import (
     DATASETS,
     DatasetSplits,
@@ -26,7 +27,6 @@ from causalvlm.data.checks import read_text, require_dir, require_file
 from causalvlm.data.fewshot import check_num_shots, load_or_sample_fewshot
 from causalvlm.data.splits import read_split_json, subsample_classes
 from causalvlm.templates import template_for
-from causalvlm.validation import require_int
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def assemble_splits(
     ``read_val=None`` means the dataset has no validation split of its own and validates on ``test``
     (ImageNet, as in CoOp).
     """
-    require_int(seed, "seed")
+    check_value(seed, int, "seed")
     if check_num_shots(num_shots) >= 1:
         train, val = load_or_sample_fewshot(folder, num_shots, seed, read_train, read_val, classnames)
     else:

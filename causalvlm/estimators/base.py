@@ -13,12 +13,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
+from annotated_types import Ge, Gt, Lt
 
-from causalvlm.config_model import ConfigError, shown
-from causalvlm.validation import require_int
+from causalvlm.config_model import ConfigError, check_value, shown
 
 if TYPE_CHECKING:  # pragma: no cover
     from causalvlm.scm.graph import SCM
@@ -99,6 +99,13 @@ def check_smoothing(smoothing: object) -> float | None:
     return None if smoothing is None else float(smoothing)
 
 
+def check_bootstrap(n_boot: object, level: object, seed: object) -> None:
+    """A bootstrap's arguments: at least 2 replicates, a level strictly inside (0, 1), a seed >= 0."""
+    check_value(n_boot, Annotated[int, Ge(2)], "n_boot")
+    check_value(level, Annotated[float, Gt(0), Lt(1)], "level")
+    check_value(seed, Annotated[int, Ge(0)], "seed")
+
+
 def check_cardinalities(cardinalities: object) -> dict[str, int]:
     """A mapping column → number of categories (integers ≥ 1), or {} for None."""
     if cardinalities is not None and not isinstance(cardinalities, Mapping):
@@ -106,7 +113,7 @@ def check_cardinalities(cardinalities: object) -> dict[str, int]:
             "cardinalities", f"expected a mapping column → number of categories, got {shown(cardinalities)}"
         )
     for name, count in (cardinalities or {}).items():
-        require_int(count, f"cardinalities[{name!r}]", minimum=1)  # 3.5 categories is not a truncation to 3
+        check_value(count, Annotated[int, Ge(1)], f"cardinalities[{name!r}]")  # 3.5 categories: no cut to 3
     return {name: int(count) for name, count in (cardinalities or {}).items()}
 
 

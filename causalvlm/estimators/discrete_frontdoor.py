@@ -25,11 +25,11 @@ from causalvlm.estimators.base import (
     FrontDoorEstimator,
     TableOptions,
     category_cardinalities,
+    check_bootstrap,
     joint_state,
     multinomial_tables,
     read_category_columns,
 )
-from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # n_x · n_s · n_y; beyond this the count table alone needs > 400 MB
 
@@ -152,9 +152,7 @@ class DiscreteFrontDoor(FrontDoorEstimator, TableOptions):
         table is Multinomial(N, N(x, s, y) / N), drawn by `multinomial_tables`.
         """
         counts = self._fitted_counts()
-        require_int(n_boot, "n_boot", minimum=2)
-        require_number(level, "level", above=0, below=1)
-        require_int(seed, "seed", minimum=0)
+        check_bootstrap(n_boot, level, seed)
         rng = np.random.default_rng(seed)
         effects = [
             frontdoor_adjustment(draws, self.smoothing, self._cell_name)

@@ -28,13 +28,13 @@ from causalvlm.estimators.base import (
     EffectInterval,
     TableOptions,
     category_cardinalities,
+    check_bootstrap,
     multinomial_tables,
     read_category_columns,
 )
 from causalvlm.scm.evaluation import EmptyCell, JointTable, query_array
 from causalvlm.scm.graph import SCM, NodeNames
 from causalvlm.scm.identification import Identification, backdoor_identification, identify
-from causalvlm.validation import require_int, require_number
 
 MAX_CELLS = 50_000_000  # Π k_v over the estimand's variables; beyond this the count table needs > 400 MB
 
@@ -87,9 +87,7 @@ class _CountTableEstimator(EffectEstimator, TableOptions):
     def bootstrap(self, n_boot: int = 200, level: float = 0.95, seed: int = 0) -> EffectInterval:
         """Percentile bootstrap interval for every entry of `effect` (resampling the count table)."""
         identification, counts = self._check_fitted()
-        require_int(n_boot, "n_boot", minimum=2)
-        require_number(level, "level", above=0, below=1)
-        require_int(seed, "seed", minimum=0)
+        check_bootstrap(n_boot, level, seed)
         table = counts.table
         if not np.array_equal(table, np.round(table)):
             raise ValueError("bootstrap needs integer counts; these look like probabilities")

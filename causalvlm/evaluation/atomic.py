@@ -70,6 +70,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return _atomic(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    return _atomic(path, lambda stream: stream.write(data))
+
+
 def atomic_write_json(path: str | Path, payload: Any) -> Path:
     # Serialise first: a value json cannot encode fails before the file is touched.
     text = json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n"

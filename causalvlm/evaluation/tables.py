@@ -221,7 +221,8 @@ def compute_markdown(report: Sequence[Mapping[str, Any]]) -> list[str]:
     device = report[0].get("device") or "this machine"
     note = (
         f"Measured on {device}. Train / inference: one batch through the full image path (forward + backward "
-        "/ forward); fit: the whole training run, data loading included."
+        "/ forward); fit: the whole training run as Lightning's ThroughputMonitor counts it (data loading "
+        "included, validation excluded)."
     )
     return ["### Compute", "", note, ""] + _table(header, rows)
 

@@ -12,6 +12,7 @@ are in :mod:`causalvlm.experiments.preflight`; both run before any data is writt
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -20,25 +21,23 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
+from annotated_types import Ge, Le
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 import causalvlm.worlds as worlds  # registers the "shapeworld" dataset; the tiny CLIP is the default backbone
 from causalvlm.backbones.loading import has_vision_transformer
 from causalvlm.cli import SEED_MAX
-from causalvlm.config_model import ConfigError, SettingsModel, check_arguments, shown
+from causalvlm.config_model import ConfigError, Distinct, SettingsModel, check_arguments, check_value, shown
 from causalvlm.data import DATASETS
 from causalvlm.evaluation.delta import check_delta_vs
 from causalvlm.experiments.method_specs import (
-    METHODS,
     MethodSpec,
     for_backbone,
     method_spec,
     needs_backbone_check,
 )
-from causalvlm.methods import get_method
 from causalvlm.runs.output_lock import RUNS_NAME
 from causalvlm.training.settings import TrainConfig
-from causalvlm.validation import require_choice, require_distinct, require_int, require_number
 
 PROTOCOLS = ("base2new", "cross-dataset", "cross-domain")
 CROSS_DATASET_TARGETS = (
@@ -48,46 +47,29 @@ CROSS_DATASET_TARGETS = (
 CROSS_DOMAIN_TARGETS = ("imagenetv2", "imagenet_sketch", "imagenet_a", "imagenet_r")
 # dataset builder arguments the experiment sets itself (dataset_options.<name>.root is checked on its own)
 DATASET_SET_BY_RUN = ("root", "num_shots", "seed", "subsample")
-# The world demo: 24 shapes (12 base, 12 new), 50 test images per shape; training, validation and test drawn
-# alike (ρ = 0, the paper's base-to-new protocol). The world's difficulty is worlds.TASK_OPTIONS; the ρ sweep
-# (experiments/rho_sweep.py) is the experiment about the spurious cue.
-WORLD_TASK = {"rho": 0.0, "n_test_per_class": 50}
 WORLD_FIXED = ("shots", "seed")  # task arguments the experiment sets itself (worlds.task_parameters)
 WORLD_OPTION_RANGES = worlds.WORLD_OPTION_RANGES
-WORLD_YAML = "configs/world.yaml"  # the world demo, inside the package
+WORLD_YAML = "configs/world.yaml"  # the world demo, inside the package: the one home of its settings
 
 
 def world_recipe() -> TrainConfig:
-    """The default run's training: the ``train`` section of the packaged ``causalvlm/configs/world.yaml``
-    over CoOp's recipe (TrainConfig's defaults); that file is the one home of the world demo's recipe.
-
-    It keeps CoOp's 16-shot budget (200 epochs of SGD at lr 0.002 in batches of 32: at CoOp's base-to-new 10
-    epochs the context hardly moves here), with augmented views from a bank of draws encoded once
-    (training/view_bank.py) and validation every few epochs for the per-epoch curve; docs/results.md says how
-    each setting was chosen.
-    """
+    """The world demo's training: the ``train`` section of the packaged ``causalvlm/configs/world.yaml``
+    over CoOp's recipe (TrainConfig's defaults); a bad section is named with the file."""
     try:
         return TrainConfig.from_settings(world_yaml().get("train", {}), "train")
     except ConfigError as error:
         raise error.named(source=WORLD_YAML) from None
 
 
+@functools.cache
+def _world_yaml_text() -> str:
+    return (resources.files("causalvlm") / WORLD_YAML).read_text(encoding="utf-8")
+
+
 def world_yaml() -> dict[str, Any]:
     """The settings of the packaged world demo, ``causalvlm/configs/world.yaml`` (read from the installed
-    package, so a wheel has it too)."""
-    loaded = yaml.safe_load((resources.files("causalvlm") / WORLD_YAML).read_text(encoding="utf-8"))
-    return dict(loaded or {})
-
-
-def world_methods() -> list[MethodSpec]:
-    """The default run's methods: every method with a ``default_run`` entry, in table order (zero-shot CLIP,
-    CoOp, CDC). On the world, CoOp trains without crops (they cut off its off-centre shapes); CDC's templates
-    start from caption words the tiny CLIP tells apart (worlds.TEMPLATE_STARTS) and see views that keep
-    colour (``aug1-colour``: aug1 with autocontrast in place of greyscale). All three were chosen on
-    validation images (examples/cdc/choose_world.py, choose_templates.py, fusion_views.py); each method's
-    file holds its entry."""
-    entries = [(name, get_method(name).default_run) for name in METHODS]
-    return [method_spec(name, **dict(entry)) for name, entry in entries if entry is not None]
+    package, so a wheel has it too); a fresh copy each call, so a caller may change it."""
+    return dict(yaml.safe_load(_world_yaml_text()) or {})
 
 
 def _one_or_list(kind: type) -> BeforeValidator:
@@ -103,7 +85,7 @@ def _one_or_list(kind: type) -> BeforeValidator:
 
 
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
-Names = Annotated[list[str], _one_or_list(str)]
+Names = Annotated[list[str], _one_or_list(str), Distinct]
 
 
 class ExperimentConfig(SettingsModel):
@@ -112,26 +94,28 @@ class ExperimentConfig(SettingsModel):
     ``methods`` entries may be given as a method name, a mapping of :func:`method_spec` arguments
     (``{method: cdc, templates: 8}``) or a :class:`MethodSpec`; they are stored as MethodSpecs. ``targets``
     ``None`` becomes the paper's target list of a cross-* protocol; ``data_root`` has ``$VAR`` and ``~``
-    expanded. With no settings the experiment is the generated ShapeWorld task with the tiny CLIP.
+    expanded. With no settings the experiment is the generated ShapeWorld task with the tiny CLIP: a setting
+    not given is the world demo's, read from ``causalvlm/configs/world.yaml``, the one home of those settings
+    (the fields without a default below; tests/experiments/test_config.py checks none is written here too).
     """
 
-    protocol: Literal["base2new", "cross-dataset", "cross-domain"] = "base2new"
-    datasets: Names = Field(default_factory=lambda: ["shapeworld"])  # trained on (cross-*: the source)
+    protocol: Literal["base2new", "cross-dataset", "cross-domain"]
+    datasets: Names  # trained on (cross-*: the source)
     targets: Names | None = None  # cross-*: evaluated after training; None → the paper's list
-    data_root: str = "outputs/data"  # CoOp's $DATA; "${VAR}" and "~" are expanded; the world is written here
+    data_root: str  # CoOp's $DATA; "${VAR}" and "~" are expanded; the world is written here
     backbone: str = str(worlds.TINY_CLIP_CONFIG)  # open_clip arch name or model-config JSON
     pretrained: str | None = str(worlds.TINY_CLIP_CHECKPOINT)  # checkpoint file, open_clip tag, or None
-    methods: list[MethodSpec] = Field(default_factory=world_methods)
-    seeds: Annotated[list[Seed], _one_or_list(int)] = Field(default_factory=lambda: [1, 2, 3])
-    shots: Annotated[int, Field(ge=1)] = 16  # training images per class (CoOp's K)
-    out: str = "outputs/cdc"  # results, figures and runs/ go here
+    methods: list[MethodSpec]
+    seeds: Annotated[list[Seed], _one_or_list(int), Distinct]
+    shots: Annotated[int, Field(ge=1)]  # training images per class (CoOp's K)
+    out: str  # results, figures and runs/ go here
     resume: bool = False  # continue each run from out/runs/.../last.ckpt (its settings must be the same)
     overwrite: bool = False  # delete out/runs and the earlier results first (after every check has passed)
     make_world: bool = True  # write the ShapeWorld task under data_root when it is missing
-    # task options (worlds.task_parameters) over WORLD_TASK: rho, n_train_per_class, ..., and the world
-    # options noise_max, size_scale, rotation_range, style (over worlds.TASK_OPTIONS); all in task.json
-    # and results.json
-    world: dict[str, Any] = Field(default_factory=dict)
+    # task options (worlds.task_parameters): rho, n_test_per_class, n_train_per_class, ..., and the world
+    # options noise_max, size_scale, rotation_range, style (over worlds.TASK_OPTIONS); one not given takes
+    # the world's own default; all are recorded in task.json and results.json
+    world: dict[str, Any]
     scm: str | None = None  # graph name or .gml path the classifier is checked against; None → cdc_frontdoor
     # extra builder kwargs per dataset, e.g. {"imagefolder": {"root": ..., "template": ...}}
     dataset_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -142,10 +126,15 @@ class ExperimentConfig(SettingsModel):
     compute_batch: Annotated[int, Field(ge=1)] = 8  # images per timed batch of the compute report
     max_image_checks: Annotated[int, Field(ge=0)] | None = 2000  # images decoded per dataset (None = all)
     delta_vs: str | None = None  # Δ column baseline, a method label of the run; None → strongest other
-    train: TrainConfig = Field(default_factory=world_recipe)
-    # torch CPU threads; the world's tiny model runs fastest on one (benchmarks/bench_default_run.py).
-    # None keeps torch's default (the paper configs, whose large backbones use every core).
-    threads: Annotated[int, Field(ge=1)] | None = 1
+    train: TrainConfig  # over CoOp's recipe (TrainConfig's defaults)
+    # torch CPU threads; None keeps torch's default (the paper configs, whose large backbones use every core)
+    threads: Annotated[int, Field(ge=1)] | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _world_demo(cls, settings: Any) -> Any:
+        """A setting not given is the world demo's, from ``causalvlm/configs/world.yaml``."""
+        return {**world_yaml(), **settings} if isinstance(settings, Mapping) else settings
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -158,7 +147,6 @@ class ExperimentConfig(SettingsModel):
         self._check_datasets()
         if not self.seeds:
             raise ConfigError("seeds", "give at least one seed")
-        require_distinct(self.seeds, "seeds")
         self._settle_methods()
         labels = [spec.label for spec in self.methods]
         if len(set(labels)) != len(labels):
@@ -223,7 +211,6 @@ class ExperimentConfig(SettingsModel):
     def _check_datasets(self) -> None:
         if not self.datasets:
             raise ConfigError("datasets", "give at least one dataset")
-        require_distinct(self.datasets, "datasets")
         if self.protocol != "base2new" and len(self.datasets) != 1:
             raise ConfigError(
                 "datasets", f"{self.protocol} trains on one source dataset, got {self.datasets}"
@@ -238,7 +225,6 @@ class ExperimentConfig(SettingsModel):
             self.targets = list(
                 CROSS_DATASET_TARGETS if self.protocol == "cross-dataset" else CROSS_DOMAIN_TARGETS
             )
-        require_distinct(self.targets, "targets")
         for key, names in (("datasets", self.datasets), ("targets", self.targets)):
             unknown = [name for name in names if name not in DATASETS]
             if unknown:
@@ -267,21 +253,19 @@ class ExperimentConfig(SettingsModel):
     def _check_world(self) -> None:
         """``world`` holds task options (rho, n_test_per_class, ...); check them as make_task would."""
         options = check_arguments(worlds.task_parameters, self.world, "world", exclude=WORLD_FIXED)
-        if "rho" in options:
-            require_number(options["rho"], "world.rho", minimum=0, maximum=1)
-        if "n_test_per_class" in options:
-            require_int(options["n_test_per_class"], "world.n_test_per_class", minimum=1)
-        if "n_val_per_class" in options:
-            require_int(options["n_val_per_class"], "world.n_val_per_class", minimum=0)
-        if options.get("n_train_per_class") is not None:
-            require_int(options["n_train_per_class"], "world.n_train_per_class", minimum=self.shots)
+        ranges: dict[str, Any] = {  # pydantic types of the options whose range task_parameters' hints omit
+            "rho": Annotated[float, Ge(0), Le(1)],
+            "n_test_per_class": Annotated[int, Ge(1)],
+            "n_val_per_class": Annotated[int, Ge(0)],
+            "n_train_per_class": Annotated[int, Ge(self.shots)],
+            "class_names": Literal[worlds.CLASS_NAME_STYLES],
+            "style": Literal[worlds.RENDER_STYLES],
+        }
         for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
+            ranges[name] = Annotated[float, Ge(low), Le(high)]
+        for name, kind in ranges.items():
             if options.get(name) is not None:
-                require_number(options[name], f"world.{name}", minimum=low, maximum=high)
-        if "class_names" in options:
-            require_choice(options["class_names"], "world.class_names", worlds.CLASS_NAME_STYLES)
-        if options.get("style") is not None:
-            require_choice(options["style"], "world.style", worlds.RENDER_STYLES)
+                check_value(options[name], kind, f"world.{name}")
         if "spurious_factor" in options:
             try:  # the world's own check of the factor name, on an empty sample
                 worlds.sample_factors(
@@ -316,7 +300,7 @@ def _method_specs(entries: Any) -> list[MethodSpec]:
         arguments = check_arguments(method_spec, entry, key)
         for weight in ("beta", "gamma"):  # loss weights: finite and non-negative (inf would train on NaN)
             if arguments.get(weight) is not None:
-                require_number(arguments[weight], f"{key}.{weight}", minimum=0)
+                check_value(arguments[weight], Annotated[float, Ge(0)], f"{key}.{weight}")
         try:
             specs.append(method_spec(**arguments))
         except (ValueError, KeyError, TypeError) as error:
@@ -337,11 +321,10 @@ __all__ = [
     "CROSS_DATASET_TARGETS",
     "CROSS_DOMAIN_TARGETS",
     "PROTOCOLS",
-    "WORLD_TASK",
+    "WORLD_YAML",
     "ConfigError",
     "ExperimentConfig",
     "expand_path",
-    "world_methods",
-    "world_yaml",
     "world_recipe",
+    "world_yaml",
 ]

@@ -26,7 +26,7 @@ from causalvlm.data import DATASETS
 from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
-from causalvlm.experiments.config import WORLD_TASK, ExperimentConfig
+from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.experiments.layers import build_experiment, load_yaml, merge_settings
 from causalvlm.experiments.method_parts import build_classifier
 from causalvlm.experiments.method_specs import METHODS, MethodSpec
@@ -68,9 +68,7 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
         return config
     options = dict(config.dataset_options.get("shapeworld", {}))
     base = options.get("root", config.data_root)
-    options["root"] = str(
-        worlds.world_root(base, shots=config.shots, seed=1, **{**WORLD_TASK, **config.world})
-    )
+    options["root"] = str(worlds.world_root(base, shots=config.shots, seed=1, **config.world))
     return config.replaced(dataset_options={**config.dataset_options, "shapeworld": options})
 
 
@@ -101,7 +99,7 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
     root = world_root(protocol)
     if config.make_world:
         Path(root).mkdir(parents=True, exist_ok=True)
-        worlds.make_task(root, shots=protocol.shots, seed=1, **{**WORLD_TASK, **config.world})
+        worlds.make_task(root, shots=protocol.shots, seed=1, **config.world)
     else:
         DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
     folder = Path(root) / WORLD_DIRNAME
@@ -129,7 +127,7 @@ def run_context(
     """
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
     if "shapeworld" in [*protocol.datasets, *protocol.resolved_targets()]:
-        context["world"] = _jsonable(world if world is not None else {**WORLD_TASK, **config.world})
+        context["world"] = _jsonable(world if world is not None else config.world)
     return context
 
 
@@ -242,7 +240,6 @@ def _jsonable(value: Any) -> Any:
 
 __all__ = [
     "METHODS",
-    "WORLD_TASK",
     "ExperimentConfig",
     "build_experiment",
     "check_backbone_options",

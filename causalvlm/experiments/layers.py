@@ -1,4 +1,4 @@
-"""Layered settings: defaults < a driver's defaults < YAML file < command line, merged key by key.
+"""Layered settings: world.yaml < a driver's defaults < YAML file < command line, merged key by key.
 
 :func:`build_experiment` merges the layers as plain mappings first and builds the
 :class:`~causalvlm.experiments.config.ExperimentConfig` once, so a value a later layer replaces is never
@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from causalvlm.config_model import ConfigError, SettingsModel, shown
-from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.experiments.config import WORLD_YAML, ExperimentConfig, world_yaml
 from causalvlm.training.settings import OptimConfig, TrainConfig
 
 
@@ -62,10 +62,9 @@ def config_from_layers(
     layers: Sequence[tuple[str, Mapping[str, Any]]], option_names: Mapping[str, str] | None = None
 ) -> ExperimentConfig:
     """Build the config from merged layers; an error names the key's source and, for options, the option."""
-    # The default run's training recipe is ExperimentConfig's default ``train``, not TrainConfig's class
-    # defaults: a layer that sets only some train keys (``--epochs``) keeps the recipe's other values.
-    train_default = ExperimentConfig.model_fields["train"].get_default(call_default_factory=True)
-    merged, origin = merge_layers([("defaults", {"train": train_default}), *layers])
+    # The world demo (causalvlm/configs/world.yaml) is the first layer: a layer that sets only some train
+    # keys (``--epochs``) keeps the world recipe's other values.
+    merged, origin = merge_layers([(WORLD_YAML, world_yaml()), *layers])
     try:
         return ExperimentConfig.from_settings(merged)
     except ConfigError as error:
@@ -127,7 +126,7 @@ def build_experiment(
     option_names: Mapping[str, str] | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
-    """ExperimentConfig defaults < ``defaults`` (a driver's own) < YAML file < ``overrides`` (command line).
+    """The world demo (world.yaml) < ``defaults`` (a driver's own) < YAML file < ``overrides`` (command line).
 
     ``option_names`` maps config keys to the command-line options that set them, for error messages.
     """

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Annotated
 
+from annotated_types import Ge, Le
+
+from causalvlm.config_model import check_value
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
 from causalvlm.evaluation.plots import plot_rho_sweep
 from causalvlm.experiments.experiment import ExperimentConfig, run_experiment, validate_experiment
 from causalvlm.runs.output_lock import check_output_folder
-from causalvlm.validation import require_number
 
 
 def check_rhos(rhos: Sequence[float]) -> list[float]:
@@ -26,7 +29,7 @@ def check_rhos(rhos: Sequence[float]) -> list[float]:
     if not rhos:
         raise ValueError("give at least one value of rho")
     for rho in rhos:
-        require_number(rho, "rho", minimum=0.0, maximum=1.0)
+        check_value(rho, Annotated[float, Ge(0), Le(1)], "rho")
     if len(set(rhos)) != len(rhos):
         raise ValueError(f"rho values must be distinct, got {list(rhos)}")
     return [float(r) for r in rhos]

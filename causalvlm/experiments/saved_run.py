@@ -83,24 +83,25 @@ def read_run_records(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any
     return stored["config"], record
 
 
-def open_run(run_dir: str | Path, backbone: FrozenCLIP | None = None) -> SavedRun:
+# (arch, pretrained) → the loaded backbone and its identity, shared by the runs that record the same one
+LoadedBackbones = dict[tuple[str, str | None], tuple[FrozenCLIP, dict[str, Any]]]
+
+
+def open_run(
+    run_dir: str | Path, backbone: FrozenCLIP | None = None, loaded: LoadedBackbones | None = None
+) -> SavedRun:
     """Rebuild a finished run's classifier with its trained prompts; see the module docstring.
 
     ``backbone`` None loads the recorded one and checks it is the one the run trained on; a given backbone is
-    used as it is (the caller vouches for it: the same architecture and weights).
+    used as it is (the caller vouches for it: the same architecture and weights). ``loaded`` keeps each
+    recorded backbone once loaded, for the next run that records the same (arch, pretrained): opening many
+    runs loads each backbone once, and each run is still checked against it.
     """
     path = Path(run_dir).expanduser()
     config, record = read_run_records(path)
     spec = spec_from_dict(config["method"])
     if backbone is None:
-        backbone = load_backbone(record["backbone"], record["pretrained"])
-        found = backbone_identity(record["backbone"], record["pretrained"], backbone)
-        if found != config.get("backbone", found):
-            raise ValueError(
-                f"the backbone of {path} is not the one it was trained with (then → now):\n  "
-                + "\n  ".join(differences(config["backbone"], found))
-                + "\npass the right one as backbone=..."
-            )
+        backbone = _recorded_backbone(path, config, record, {} if loaded is None else loaded)
     classifier = build_classifier(spec, backbone, record["classnames"], record["template"], scm=config["scm"])
     state = read_checkpoint(RunDirectory(path).checkpoint_path)["state_dict"]
     prompts = {k.removeprefix(STATE_PREFIX): v for k, v in state.items() if k.startswith(STATE_PREFIX)}
@@ -113,6 +114,24 @@ def open_run(run_dir: str | Path, backbone: FrozenCLIP | None = None) -> SavedRu
         )
     classifier.eval()
     return SavedRun(path, classifier, spec, config, record)
+
+
+def _recorded_backbone(
+    path: Path, config: Mapping[str, Any], record: Mapping[str, Any], loaded: LoadedBackbones
+) -> FrozenCLIP:
+    """The backbone the run recorded (from ``loaded`` when there), checked to be the one it trained on."""
+    key = (record["backbone"], record["pretrained"])
+    if key not in loaded:
+        fresh = load_backbone(*key)
+        loaded[key] = (fresh, backbone_identity(*key, fresh))
+    backbone, found = loaded[key]
+    if found != config.get("backbone", found):
+        raise ValueError(
+            f"the backbone of {path} is not the one it was trained with (then → now):\n  "
+            + "\n  ".join(differences(config["backbone"], found))
+            + "\npass the right one as backbone=..."
+        )
+    return backbone
 
 
 def load_run(run_dir: str | Path, backbone: FrozenCLIP | None = None) -> FrontDoorClassifier:
@@ -149,6 +168,7 @@ def evaluate_saved(
 
 
 __all__ = [
+    "LoadedBackbones",
     "SavedRun",
     "evaluate_saved",
     "load_run",

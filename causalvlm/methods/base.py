@@ -49,9 +49,6 @@ class Method:
     # The published training recipe (max_epochs, batch_size, optim), applied by method_spec(recipe=True).
     recipe: Mapping[str, Any] = field(default_factory=dict)
     colour: str | None = None  # matplotlib colour in every figure; None → the next free one
-    # method_spec arguments of its row in the default world run (examples/cdc/run.py with no options);
-    # None: not in that run.
-    default_run: Mapping[str, Any] | None = None
     # spec → Lightning callbacks its training needs (PromptSRC's prompt averaging over epochs); None: none.
     callbacks: Callable[[Any], list] | None = None
 

@@ -17,7 +17,6 @@ from causalvlm.mediators.vsd import DEFAULT_NUM_TEMPLATES
 # β → L_de (decoupling), γ → L_con (consistency): the paper's names for the two weights, one table
 from causalvlm.mediators.vsd_losses import VSD_WEIGHT_NAMES as CDC_WEIGHT_NAMES
 from causalvlm.methods.base import Method, register_method
-from causalvlm.worlds.task import TEMPLATE_STARTS
 
 CDC_PRESET: dict[str, Any] = dict(
     mediator="vsd",
@@ -39,9 +38,6 @@ CDC = register_method(
         sweeps_templates=True,
         weight_names=CDC_WEIGHT_NAMES,
         colour="tab:red",
-        # On the world: templates start from caption words the tiny CLIP tells apart, views keep colour
-        # (aug1-colour); both chosen on validation images (choose_templates.py, fusion_views.py).
-        default_run={"aug": "aug1-colour", "mediator_options": {"ctx_init": list(TEMPLATE_STARTS)}},
     )
 )
 

@@ -36,7 +36,5 @@ COOP = register_method(
         preset=COOP_PRESET,
         rank=10,
         colour="tab:blue",
-        # On the world CoOp trains without crops: they cut off its off-centre shapes (choose_world.py).
-        default_run={"aug": "none"},
     )
 )

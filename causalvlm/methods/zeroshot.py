@@ -14,6 +14,5 @@ ZEROSHOT = register_method(
         ),
         rank=0,
         colour="tab:gray",  # the method without training is grey in every figure
-        default_run={},
     )
 )

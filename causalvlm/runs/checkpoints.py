@@ -1,6 +1,7 @@
-"""Checkpoints of a fit: written atomically each epoch, read with a clear error, checked before a resume.
+"""Checkpoints of a fit: written durably each epoch, read with a clear error, checked before a resume.
 
-Every checkpoint written by :class:`~causalvlm.training.callbacks.EpochCheckpoint` carries, under
+Every checkpoint of a fit (Lightning's ``ModelCheckpoint``, written by :class:`DurableCheckpointIO`) carries,
+through :class:`~causalvlm.training.callbacks.RunRecord`, under
 ``RUN_KEY``, the run's resolved configuration, its fingerprint and the number of finished epochs. A resume is
 refused (``ResumeError``, a ValueError) when that configuration differs from the current one — the message
 lists the differing settings — or when the checkpoint has already trained more epochs than asked for.
@@ -8,16 +9,15 @@ lists the differing settings — or when the checkpoint has already trained more
 
 from __future__ import annotations
 
-import errno
-import os
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from causalvlm.evaluation.atomic import temp_path_for
+from causalvlm.evaluation.atomic import atomic_write_bytes
 from causalvlm.runs.run_identity import fingerprint, what_changed
 
 CHECKPOINT_NAME = "last.ckpt"  # the one checkpoint file of a run, replaced after every epoch
@@ -90,48 +90,35 @@ def check_resume(
         )
 
 
-def save_checkpoint_atomically(trainer: pl.Trainer, path: str | Path) -> Path:
-    """``trainer.save_checkpoint`` into a hidden temp file, fsync, then ``os.replace`` onto ``path``.
+class DurableCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, writing through :func:`~causalvlm.evaluation.atomic.atomic_write_bytes`.
 
-    Every rank calls this (``save_checkpoint`` synchronises them); global rank 0 writes and renames. A kill
-    during the write leaves the previous checkpoint intact (plus a temp file the next start removes).
+    Lightning's own atomic save (``fsspec`` transaction) serialises to memory, writes a temp file in the
+    system temp folder, then ``shutil.move``s it onto the target: when that folder is on another file system
+    (a tmpfs ``/tmp``, a network drive for the runs) the move is a copy, and a kill during the copy leaves a
+    half-written ``last.ckpt``; nothing is fsynced either. This writer keeps Lightning's serialisation and
+    replaces only that step: the temp file sits beside the target (same file system), is fsynced, then
+    ``os.replace``d. A kill leaves the previous checkpoint whole (and a temp file the next start removes);
+    a full disk raises an ``OSError`` naming the checkpoint and leaves the previous one as it was. The
+    Trainer calls it on global rank 0 only.
     """
-    path = Path(path)
-    temp = temp_path_for(path)
-    # Every rank must pass the same path to the collective save; rank 0's temp name is the one written.
-    temp = Path(trainer.strategy.broadcast(str(temp), src=0))
-    try:
-        trainer.save_checkpoint(str(temp))
-        if trainer.is_global_zero:
-            with open(temp, "rb") as stream:
-                os.fsync(stream.fileno())
-            os.replace(temp, path)
-    except BaseException as error:
-        if trainer.is_global_zero:
-            temp.unlink(missing_ok=True)
-        if _write_failed(error):  # a full disk or a refused permission: name the file, keep the old one
-            code = getattr(error, "errno", None) or errno.EIO
-            raise OSError(
-                code, f"{getattr(error, 'strerror', None) or error} while writing {path} (left as it was)"
-            ) from error
-        raise
-    return path
 
-
-def _write_failed(error: BaseException) -> bool:
-    """An OSError of the write (not a missing folder), or torch's writer failing (how torch.save reports a
-    full disk: ``RuntimeError: ... PytorchStreamWriter failed writing file ...``)."""
-    if isinstance(error, OSError):
-        return not isinstance(error, FileNotFoundError)
-    return isinstance(error, RuntimeError) and "PytorchStreamWriter failed" in str(error)
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None:  # as TorchCheckpointIO: no options for a local file
+            raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)  # a value torch cannot save fails here, before the file is touched
+        atomic_write_bytes(path, buffer.getvalue())
 
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "DurableCheckpointIO",
     "RUN_KEY",
     "ResumeError",
     "check_resume",
     "epochs_done",
     "read_checkpoint",
-    "save_checkpoint_atomically",
 ]

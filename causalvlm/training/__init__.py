@@ -6,7 +6,12 @@ records through :mod:`causalvlm.runs`.
 
 from __future__ import annotations
 
-from causalvlm.training.callbacks import TrainThroughput
+from causalvlm.training.callbacks import (
+    RunRecord,
+    epoch_checkpoint,
+    fit_images_per_second,
+    throughput_monitor,
+)
 from causalvlm.training.datamodule import (
     EpochSeededSampler,
     FeatureDataset,
@@ -23,12 +28,15 @@ __all__ = [
     "OptimConfig",
     "PromptDataModule",
     "PromptTuningModule",
+    "RunRecord",
     "SeededViewsDataset",
     "TrainConfig",
-    "TrainThroughput",
     "build_trainer",
+    "epoch_checkpoint",
     "fit",
+    "fit_images_per_second",
     "resolve_devices",
     "resolve_precision",
+    "throughput_monitor",
     "warmup_cosine_factor",
 ]

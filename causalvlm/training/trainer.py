@@ -1,10 +1,12 @@
 """Build the Lightning Trainer for prompt tuning and run ``fit`` (with resume from a checkpoint).
 
-Checkpoints: ``<checkpoint_dir>/last.ckpt``, replaced atomically after every epoch
-(:class:`~causalvlm.training.callbacks.EpochCheckpoint`); ``fit(..., ckpt_path=...)`` resumes from one
+Checkpoints: ``<checkpoint_dir>/last.ckpt``, replaced after every epoch by Lightning's ``ModelCheckpoint``
+(:func:`~causalvlm.training.callbacks.epoch_checkpoint`) through a durable writer
+(:class:`~causalvlm.runs.checkpoints.DurableCheckpointIO`); ``fit(..., ckpt_path=...)`` resumes from one
 (model, optimiser, scheduler, epoch and the per-epoch history all come back) after checking that it is
 readable, has not trained more epochs than ``max_epochs`` and, given ``run_config``, was trained with the same
-configuration. Logs: ``config.logger`` (CSV by default; training/loggers.py) under ``log_dir``. On CUDA the
+configuration. Logs: ``config.logger`` (CSV by default; training/loggers.py) under ``log_dir``, with
+Lightning's ``ThroughputMonitor`` counts (``train/samples``, ``train/time``). On CUDA the
 default precision is bf16 autocast; on CPU fp32. ``devices > 1`` trains with DDP.
 """
 
@@ -20,8 +22,13 @@ import torch
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from causalvlm.classifier import FrontDoorClassifier
-from causalvlm.runs.checkpoints import CHECKPOINT_NAME, check_resume, read_checkpoint
-from causalvlm.training.callbacks import EpochCheckpoint, TrainThroughput
+from causalvlm.runs.checkpoints import DurableCheckpointIO, check_resume, read_checkpoint
+from causalvlm.training.callbacks import (
+    RunRecord,
+    epoch_checkpoint,
+    fit_images_per_second,
+    throughput_monitor,
+)
 from causalvlm.training.datamodule import PromptDataModule
 from causalvlm.training.loggers import build_logger
 from causalvlm.training.module import PromptTuningModule
@@ -31,6 +38,12 @@ EXPECTED_WARNINGS = (
     r".*module\(s\) in eval mode at the start of training.*",
     r".*number of training batches .* is smaller than the logging interval.*",
     r".*isinstance\(treespec, LeafSpec\).*",
+    # ThroughputMonitor computes FLOP/s only when told the FLOPs of a batch; the compute report measures them
+    r".*you need to define a `flops_per_batch` attribute.*",
+    # a resumed run's checkpoint folder holds the last.ckpt it resumes from, which ModelCheckpoint replaces
+    r".*Checkpoint directory .* exists and is not empty.*",
+    # a run folder moved or copied before --resume: ModelCheckpoint's remembered paths are of no use here
+    r".*The dirpath has changed from .*",
 )
 
 
@@ -73,11 +86,11 @@ def build_trainer(
     """A Trainer configured from ``config``; the datamodule's own sampler shards data across DDP ranks.
 
     With ``config.checkpoint_dir`` set, ``last.ckpt`` there is replaced after every epoch and records
-    ``run_config``.
+    ``run_config``. Lightning's ``ThroughputMonitor`` logs the training throughput.
     """
-    all_callbacks = list(callbacks)
+    all_callbacks = [*callbacks, throughput_monitor(), RunRecord(run_config)]
     if config.checkpoint_dir:
-        all_callbacks.append(EpochCheckpoint(Path(config.checkpoint_dir) / CHECKPOINT_NAME, run_config))
+        all_callbacks.append(epoch_checkpoint(config.checkpoint_dir))
     logger = build_logger(config.logger, config.log_dir, run_name) if config.log_dir else False
     validate = has_val and config.validate_every_epoch
     return pl.Trainer(
@@ -88,7 +101,9 @@ def build_trainer(
         precision=cast(Any, resolve_precision(config)),  # one of PRECISIONS, checked by TrainConfig
         callbacks=all_callbacks,
         logger=logger,
-        enable_checkpointing=False,  # EpochCheckpoint saves; Lightning's default would add a second file
+        # without a checkpoint folder no checkpoint at all (Lightning's default would write one)
+        enable_checkpointing=bool(config.checkpoint_dir),
+        plugins=[DurableCheckpointIO()],
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
         log_every_n_steps=config.log_every_n_steps,
@@ -125,14 +140,13 @@ def fit(
         check_resume(read_checkpoint(ckpt_path), ckpt_path, config.max_epochs, run_config)
     ordered = {name: eval_classnames[name] for name in datamodule.val_names}
     module = PromptTuningModule(classifier, config.optim, config.max_epochs, ordered)
-    throughput = TrainThroughput()
     trainer = build_trainer(
-        config, [*callbacks, throughput], run_name=run_name, has_val=bool(ordered), run_config=run_config
+        config, callbacks, run_name=run_name, has_val=bool(ordered), run_config=run_config
     )
     with warnings.catch_warnings():
         # Expected here: CLIP is frozen in eval mode on purpose, and few-shot epochs are short.
         for pattern in EXPECTED_WARNINGS:
             warnings.filterwarnings("ignore", message=pattern)
         trainer.fit(module, datamodule=datamodule, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    module.train_images_per_s = throughput.images_per_second
+    module.train_images_per_s = fit_images_per_second(trainer)
     return module, trainer

@@ -20,7 +20,6 @@ import torch
 from causalvlm.cli import CheckedParser, seed, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.data.splits import read_split_json, subsample_classes
-from causalvlm.experiments.config import WORLD_TASK
 from causalvlm.experiments.experiment import validate_experiment
 from causalvlm.experiments.layers import build_experiment
 from causalvlm.experiments.protocols import ProtocolRunner, load_backbone
@@ -47,7 +46,7 @@ def quiet() -> None:
 
 def default_world() -> dict[str, Any]:
     """The default run's world settings (``world:`` of causalvlm/configs/world.yaml): style, noise, ρ."""
-    world = {**WORLD_TASK, **build_experiment(None, {}).world}
+    world = build_experiment(None, {}).world
     return {k: v for k, v in world.items() if k not in ("n_test_per_class", "n_val_per_class")}
 
 

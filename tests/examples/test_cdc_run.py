@@ -26,11 +26,11 @@ run = importlib.import_module("causalvlm.commands.run")  # examples/cdc/run.py i
 
 @pytest.fixture
 def fast_config(tmp_path: Path) -> Path:
-    """Settings that keep a run to seconds: one compute-report M, small batches."""
+    """Settings that keep a run to seconds: one compute-report M, small batches; every step logged, so
+    Lightning's ThroughputMonitor reports the fit's rate of a fit this short."""
     path = tmp_path / "fast.yaml"
-    path.write_text(
-        yaml.safe_dump({"compute_templates": [1], "train": {"batch_size": 4, "eval_batch_size": 64}})
-    )
+    train = {"batch_size": 4, "eval_batch_size": 64, "log_every_n_steps": 1}
+    path.write_text(yaml.safe_dump({"compute_templates": [1], "train": train}))
     return path
 
 

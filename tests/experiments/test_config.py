@@ -31,9 +31,37 @@ def test_world_yaml_spells_out_the_default_run():
 
     yaml = Path(causalvlm.__file__).parent / "configs" / "world.yaml"  # shipped in the package
     written, default = build_experiment(yaml), ExperimentConfig()
-    assert written.methods == default.methods
-    assert written.train == default.train
-    assert (written.seeds, written.shots, written.threads) == (default.seeds, default.shots, default.threads)
+    assert written.current() == default.current()
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def test_a_world_demo_setting_lives_in_world_yaml_only():
+    """No world-demo setting is written in Python too: ExperimentConfig has no default of its own for a key
+    world.yaml sets, no method file carries an entry of the default run, no constant restates the world."""
+    from pathlib import Path
+
+    import causalvlm.experiments.config as config_module
+    from causalvlm.methods import get_method
+
+    written = config_module.world_yaml()
+    for key in written:
+        assert ExperimentConfig.model_fields[key].is_required(), f"{key}: a default in config.py too"
+    assert not hasattr(config_module, "WORLD_TASK")
+    assert not any(hasattr(get_method(name), "default_run") for name in experiments.METHODS)
+    # The method entries' own words (augmentations, template starts) appear in no method or experiment file.
+    package = Path(causalvlm.__file__).parent
+    files = [p for room in ("methods", "experiments") for p in (package / room).glob("*.py")]
+    code = "".join(p.read_text() for p in files)
+    entries = [{k: v for k, v in e.items() if k != "method"} for e in written["methods"]]
+    words = {w for w in _leaves(entries) if isinstance(w, str) and w not in ("none", "a photo of a")}
+    assert words and not [w for w in words if w in code]
 
 
 def test_one_epoch_default_coop_s_and_the_world_recipe_lives_in_world_yaml():
@@ -134,3 +162,30 @@ def test_an_option_given_twice_is_refused(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(argv)
         assert "given more than once" in capsys.readouterr().err
+
+
+def test_one_argument_is_checked_by_pydantic_with_the_words_of_a_setting():
+    """check_value: the strict pydantic rules of a setting for one library-function argument."""
+    from typing import Annotated, Any
+
+    import numpy as np
+    from annotated_types import Ge
+
+    from causalvlm.config_model import Distinct, check_value
+
+    count = Annotated[int, Ge(1)]
+    assert check_value(np.int64(3), count, "n") == 3 and type(check_value(np.int64(3), count, "n")) is int
+    assert check_value(np.float32(0.5), float, "x") == 0.5
+    refused = [
+        (2.0, "expected an integer, got 2.0"),
+        (True, "expected an integer, got True"),
+        ("3", "expected an integer, got '3'"),
+        (0, "must be an integer >= 1, got 0"),
+    ]
+    for bad, words in refused:
+        with pytest.raises(ConfigError, match=rf"^n: {words}"):
+            check_value(bad, count, "n")
+    with pytest.raises(ConfigError, match=r"^seeds: lists 1 more than once: \[1, 2, 1\]"):
+        check_value([1, 2, 1], Annotated[list[Any], Distinct], "seeds")
+    with pytest.raises(ConfigError, match=r"^x: must be a finite number, got inf"):
+        check_value(float("inf"), float, "x")

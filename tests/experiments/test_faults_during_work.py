@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import write_jpeg_dataset, write_micro_clip
 
 import causalvlm.evaluation.atomic as atomic
@@ -79,35 +80,16 @@ def test_a_full_disk_at_the_report_leaves_no_results_and_a_resumable_folder(
     assert set(payload["results"]) == {"zeroshot", "coop"}
 
 
-class _FullDiskTrainer:
-    """The parts of a Trainer that save_checkpoint_atomically uses; its save fails part-way, as on a full
-    disk (torch reports that as a RuntimeError of its stream writer, or an OSError)."""
-
-    is_global_zero = True
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-        self.strategy = type("Strategy", (), {"broadcast": staticmethod(lambda value, src=0: value)})()
-
-    def save_checkpoint(self, path: str) -> None:
-        Path(path).write_bytes(b"half a checkpoint")
-        raise self.error
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
-        RuntimeError("[enforce fail] PytorchStreamWriter failed writing file data/3: file write failed"),
-    ],
-    ids=["oserror", "torch-writer"],
-)
-def test_a_checkpoint_that_cannot_be_written_is_named_and_the_last_one_kept(tmp_path, error):
-    from causalvlm.runs.checkpoints import save_checkpoint_atomically
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES])
+def test_a_checkpoint_that_cannot_be_written_is_named_and_the_last_one_kept(tmp_path, monkeypatch, code):
+    """Lightning's ModelCheckpoint writes last.ckpt through DurableCheckpointIO: a full disk names the file
+    and keeps the previous epoch's checkpoint."""
+    from causalvlm.runs.checkpoints import DurableCheckpointIO
 
     last = tmp_path / "last.ckpt"
     last.write_bytes(b"the checkpoint of the previous epoch")
-    with pytest.raises(OSError, match=rf"while writing {last} \(left as it was\)"):
-        save_checkpoint_atomically(_FullDiskTrainer(error), last)
+    _disk_full_when_writing(monkeypatch, ("last.ckpt",), code)
+    with pytest.raises(OSError, match=rf"{os.strerror(code)} while writing {last} \(left as it was\)"):
+        DurableCheckpointIO().save_checkpoint({"state_dict": {"w": torch.zeros(3)}}, last)
     assert last.read_bytes() == b"the checkpoint of the previous epoch"
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # the half-written temp file is gone

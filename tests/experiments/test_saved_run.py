@@ -87,10 +87,16 @@ def test_load_run_is_the_package_api(finished):
     assert not classifier.training
 
 
-def test_eval_command_reproduces_results_json(finished, tmp_path, capsys):
+def test_eval_command_reproduces_results_json(finished, tmp_path, capsys, monkeypatch):
+    import causalvlm.experiments.saved_run as saved_run
+
     config, _ = finished
     out = tmp_path / "scores.json"
+    loads = []
+    load = saved_run.load_backbone
+    monkeypatch.setattr(saved_run, "load_backbone", lambda *key: loads.append(key) or load(*key))
     assert eval_command.main(["--run", config.out, "--out", str(out)]) == 0
+    assert len(loads) == 1  # both runs record the same backbone: it is loaded once
     scores = json.loads(out.read_text())["runs"]
     results = json.loads((Path(config.out) / "results.json").read_text())["results"]
     assert len(scores) == len(LABELS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
@@ -10,6 +11,7 @@ import torch
 
 from causalvlm.config_model import ConfigError
 from causalvlm.experiments.config import ExperimentConfig
+from causalvlm.runs.checkpoints import DurableCheckpointIO
 from causalvlm.training.settings import PRECISIONS, TrainConfig
 from causalvlm.training.trainer import build_trainer, resolve_devices, resolve_precision
 
@@ -72,4 +74,6 @@ def test_a_single_fit_still_reads_its_folders(tmp_path):
         warnings.simplefilter("ignore")
         trainer = build_trainer(config)
     assert trainer.logger is not None and str(tmp_path / "logs") in trainer.logger.root_dir
-    assert any(type(c).__name__ == "EpochCheckpoint" for c in trainer.callbacks)
+    saver = trainer.checkpoint_callback  # Lightning's ModelCheckpoint, set to replace one last.ckpt
+    assert saver is not None and Path(saver.dirpath) == (tmp_path / "ckpt").resolve()
+    assert isinstance(trainer.strategy.checkpoint_io, DurableCheckpointIO)
