@@ -278,6 +278,20 @@ def headroom_markdown(headroom: Mapping[str, Any] | None) -> list[str]:
     return ["### Headroom", "", note, ""] + _table(header, rows)
 
 
+def _option(value: Any) -> str:
+    """A world option as results.md prints it: numbers short (0.3), words as they are (silhouette)."""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _shift_note(source: Mapping[str, Any], task: Mapping[str, Any]) -> str:
+    """What a world dataset made from the source changes (its task.json against the source's)."""
+    changed = {k: v for k, v in task.items() if k != "world_options" and source.get(k) != v}
+    changed |= {
+        k: v for k, v in task.get("world_options", {}).items() if source.get("world_options", {}).get(k) != v
+    }
+    return ", ".join(f"{k} = {_option(v)}" for k, v in changed.items()) or "the source world"
+
+
 def results_markdown(payload: Mapping[str, Any]) -> str:
     protocol = payload["protocol"]
     seeds = ", ".join(str(s) for s in payload.get("seeds", []))
@@ -293,12 +307,12 @@ def results_markdown(payload: Mapping[str, Any]) -> str:
         )
     if payload.get("world"):  # the generated world's task.json: say which world the numbers are from
         world = payload["world"]
-        options = ", ".join(
-            f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
-            for k, v in world.get("world_options", {}).items()
-        )
+        options = ", ".join(f"{k} = {_option(v)}" for k, v in world.get("world_options", {}).items())
         names = f", classes named by {world['class_names']} names" if world.get("class_names") else ""
         lines.append(f"World: ρ = {world.get('rho', 0):g}, {options}{names}.")
+        lines += [
+            f"{name}: {_shift_note(world, task)}." for name, task in payload.get("world_datasets", {}).items()
+        ]
     delta = payload.get("delta") or {}
     if delta.get("baseline"):
         lines.append(

@@ -8,7 +8,6 @@ With no options the experiment is the generated ShapeWorld task with the tiny CL
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import asdict
@@ -18,11 +17,9 @@ from typing import Any
 
 import torch
 
-import causalvlm.worlds as worlds  # registers the "shapeworld" dataset
 from causalvlm.backbones import FrozenCLIP, load_backbone
 from causalvlm.classifier import resolve_scm
 from causalvlm.config_model import ConfigError, SettingsModel
-from causalvlm.data import DATASETS
 from causalvlm.evaluation.headroom import task_headroom
 from causalvlm.evaluation.probe import ProbeResult, probe_world_task
 from causalvlm.evaluation.report import build_payload, write_report
@@ -32,6 +29,14 @@ from causalvlm.experiments.method_parts import build_classifier
 from causalvlm.experiments.method_specs import METHODS, MethodSpec
 from causalvlm.experiments.preflight import check_backbone_options, preflight
 from causalvlm.experiments.protocols import ProtocolRunner
+from causalvlm.experiments.world_data import (
+    SOURCE,
+    keyed_world,
+    prepare_world,
+    world_names,
+    world_records,
+    world_root,
+)
 from causalvlm.runs.output_lock import (
     OutputLock,
     check_output_folder,
@@ -45,7 +50,6 @@ from causalvlm.runs.run_identity import backbone_identity
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.training.trainer import global_rank
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
-from causalvlm.worlds.task_files import read_task_json
 
 
 def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, list[MethodSpec]]:
@@ -58,18 +62,6 @@ def validate_experiment(config: ExperimentConfig) -> tuple[ExperimentConfig, lis
     preflight(config)
     protocol = keyed_world(config)
     return protocol, protocol.method_specs()
-
-
-def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
-    """With ``make_world``, the config with the world read from (and written to) the folder keyed by its
-    parameters under its root (``<data_root>/worlds/<key>``): runs with other world options never share
-    its files. Without it, the world is read where it is (``<data_root>/shapeworld``)."""
-    if not config.make_world or "shapeworld" not in [*config.datasets, *(config.targets or [])]:
-        return config
-    options = dict(config.dataset_options.get("shapeworld", {}))
-    base = options.get("root", config.data_root)
-    options["root"] = str(worlds.world_root(base, shots=config.shots, seed=1, **config.world))
-    return config.replaced(dataset_options={**config.dataset_options, "shapeworld": options})
 
 
 def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
@@ -88,33 +80,6 @@ def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
 PLACEHOLDER_CLASSES = ["first class", "second class"]
 
 
-def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
-    """Write the ShapeWorld task under data_root when the experiment uses it; return its ``task.json``.
-
-    With ``make_world`` the task is (re)written unless one made with the same parameters is there, so a
-    changed world option never meets a stale world; without it an existing task is read as it is.
-    """
-    if "shapeworld" not in [*protocol.datasets, *protocol.resolved_targets()]:
-        return None
-    root = world_root(protocol)
-    if config.make_world:
-        Path(root).mkdir(parents=True, exist_ok=True)
-        worlds.make_task(root, shots=protocol.shots, seed=1, **config.world)
-    else:
-        DATASETS.build("shapeworld", root=root, num_shots=protocol.shots, seed=1)
-    folder = Path(root) / WORLD_DIRNAME
-    if not (folder / "task.json").exists():
-        return None
-    return {k: v for k, v in read_task_json(folder).items() if k != "classnames"}
-
-
-def world_root(protocol: ExperimentConfig) -> str:
-    """The folder that holds (or will hold) the ShapeWorld task of this run."""
-    return os.path.expanduser(
-        str(protocol.dataset_options.get("shapeworld", {}).get("root", protocol.data_root))
-    )
-
-
 def run_context(
     config: ExperimentConfig,
     protocol: ExperimentConfig,
@@ -123,11 +88,16 @@ def run_context(
 ) -> dict[str, Any]:
     """What a run's numbers depend on beyond the protocol: the backbone (weights by hash) and the world.
 
-    ``world`` is the task's ``task.json`` (world options and pool included) when there is one.
+    ``world`` is the task's ``task.json`` (world options and pool included) when there is one; the other
+    world datasets (cross-domain targets) add theirs under ``world_datasets``.
     """
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
-    if "shapeworld" in [*protocol.datasets, *protocol.resolved_targets()]:
+    names = world_names(protocol)
+    if SOURCE in names:
         context["world"] = _jsonable(world if world is not None else config.world)
+    others = {k: v for k, v in world_records(protocol).items() if k != SOURCE}
+    if others:
+        context["world_datasets"] = _jsonable(others)
     return context
 
 
@@ -156,7 +126,7 @@ def run_experiment(config: ExperimentConfig, log: Callable[[str], None] = print)
         # Fig. 1a on the world: its test images against their full / class-only / single-factor descriptions.
         # Computed before training (it needs none), so a task without recorded factors fails before any work;
         # after prepare(), whose image checks name a missing or damaged image file.
-        on_world = "shapeworld" in protocol.datasets
+        on_world = SOURCE in protocol.datasets
         probe = probe_world_task(backbone, world_root(protocol)) if on_world else None
         if config.overwrite and main_process:
             for path in clear_previous_outputs(config.out):
@@ -218,6 +188,9 @@ def _write_report(
     if world is not None:  # the generated world's task.json and folder: which world the numbers come from
         payload["world"] = _jsonable(world)
         payload["world_folder"] = str(Path(world_root(protocol)) / WORLD_DIRNAME)
+    others = {k: v for k, v in world_records(protocol).items() if k != SOURCE}
+    if others:  # the world datasets made from it (cross-domain targets): their task.json
+        payload["world_datasets"] = _jsonable(others)
     payload["headroom"] = _jsonable(headroom or {})
     if global_rank() == 0:  # under DDP every rank runs this function; one writes
         remove_report_files(config.out)  # a resumed experiment's report replaces the earlier one whole

@@ -42,15 +42,15 @@ def preflight(config: ExperimentConfig) -> None:
 
 # ---------------------------------------------------------------------------------------------- folders
 def check_data_roots(config: ExperimentConfig) -> None:
-    """Every dataset's root is a folder; the world's root may be created when ``make_world`` is on."""
+    """Every dataset's root is a folder; a world dataset's root may be created when ``make_world`` is on."""
     for name in dict.fromkeys([*config.datasets, *(config.targets or [])]):
         options = config.dataset_options.get(name, {})
         key = f"dataset_options.{name}.root" if "root" in options else "data_root"
         root = Path(str(options.get("root", config.data_root))).expanduser()
         if root.exists() and not root.is_dir():
             raise ConfigError(key, f"{root} is a file; the data root must be a folder")
-        if name == "shapeworld" and config.make_world:
-            check_folder_writable(root, key)  # the world is written here when it is missing
+        if name in worlds.WORLD_DATASETS and config.make_world:
+            check_folder_writable(root, key)  # the world (or a target made from it) is written here
         elif not root.exists():
             raise ConfigError(key, f"{root} does not exist (dataset {name!r} is read from it)")
 

@@ -1,6 +1,8 @@
 """ShapeWorld: a generated causal world with known factors, and the tiny CLIP pre-trained on it.
 
-Importing this package registers the ``"shapeworld"`` dataset in :data:`causalvlm.data.DATASETS`.
+Importing this package registers the ``"shapeworld"`` dataset and its cross-domain targets
+(``"shapeworld-v2"``, ``"-sketch"``, ``"-r"``, ``"-a"``; :mod:`causalvlm.worlds.domains`) in
+:data:`causalvlm.data.DATASETS`.
 """
 
 from __future__ import annotations
@@ -8,6 +10,15 @@ from __future__ import annotations
 from causalvlm.data.base import DATASETS
 from causalvlm.worlds.captions import CaptionConfig, caption
 from causalvlm.worlds.corpus import CaptionedBatches, RenderedImages, render_images
+from causalvlm.worlds.domains import (
+    WORLD_CROSS_DOMAIN_TARGETS,
+    WORLD_DATASETS,
+    WorldDataset,
+    make_world_dataset,
+    register_domains,
+    register_world_dataset,
+    world_dataset_root,
+)
 from causalvlm.worlds.factors import (
     BACKGROUND_COLOURS,
     CATEGORICAL_FACTORS,
@@ -44,6 +55,7 @@ from causalvlm.worlds.tiny_clip import (
 from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
 
 DATASETS.register("shapeworld")(build_shapeworld)
+register_domains()
 
 __all__ = [
     "CLASS_NAME_STYLES",
@@ -58,6 +70,8 @@ __all__ = [
     "TEMPLATE",
     "TEMPLATE_STARTS",
     "TEXTURES",
+    "WORLD_CROSS_DOMAIN_TARGETS",
+    "WORLD_DATASETS",
     "WORLD_OPTION_RANGES",
     "TINY_CLIP_ARCH",
     "TINY_CLIP_CHECKPOINT",
@@ -65,6 +79,7 @@ __all__ = [
     "CaptionConfig",
     "CaptionedBatches",
     "Factors",
+    "WorldDataset",
     "WorldOptions",
     "RenderedImages",
     "build_shapeworld",
@@ -73,6 +88,9 @@ __all__ = [
     "create_tiny_clip",
     "load_factors",
     "make_task",
+    "make_world_dataset",
+    "register_world_dataset",
+    "world_dataset_root",
     "task_parameters",
     "world_root",
     "register_tiny_clip",

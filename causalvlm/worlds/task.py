@@ -53,6 +53,7 @@ from causalvlm.worlds.factors import (
 )
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
+from causalvlm.worlds.shifts import FACTOR_SHIFTS, check_shift, shift_factors
 from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
 
 DATASET_DIRNAME = "shapeworld"
@@ -113,6 +114,7 @@ TASK_PARAMETERS = (
     "n_val_per_class",
     "n_test_per_class",
     "spurious_factor",
+    "shift",
 )
 
 
@@ -123,11 +125,11 @@ def check_task_options(options: dict[str, Any]) -> None:
     if unknown:
         raise ValueError(f"unknown world setting(s) {unknown}; valid world settings: {', '.join(valid)}")
     world_options(**{k: v for k, v in options.items() if k not in TASK_PARAMETERS})
-    if "class_names" in options:
-        try:
-            _class_names(options["class_names"])
-        except ValueError as error:
-            raise ValueError(f"world setting {error}") from None
+    try:
+        _class_names(options.get("class_names", "caption"))
+        check_shift(options.get("shift"))
+    except ValueError as error:
+        raise ValueError(f"world setting {error}") from None
     if not 0.0 <= float(options.get("rho", 0.0)) <= 1.0:
         raise ValueError(f"world setting rho must be in [0, 1], got {options['rho']!r}")
     for name in ("n_train_per_class", "n_val_per_class", "n_test_per_class"):
@@ -154,6 +156,7 @@ def _task_params(
     spurious_factor: str,
     options: WorldOptions,
     names: str = "caption",
+    shift: str | None = None,
 ) -> dict:
     params = {
         "rho": float(rho),
@@ -167,6 +170,8 @@ def _task_params(
     }
     if names != "caption":  # a task made before the setting existed keeps its task.json
         params["class_names"] = names
+    if shift is not None:  # likewise: an unshifted task keeps its record (and its keyed folder)
+        params["shift"] = shift
     return params
 
 
@@ -195,12 +200,14 @@ def task_parameters(
     rotation_range: float | None = None,
     class_names: str = "caption",
     style: str | None = None,
+    shift: str | None = None,
 ) -> dict[str, Any]:
     """What ``task.json`` records for :func:`make_task` with these arguments (checked; ValueError if bad).
 
     ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
     ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes; ``style``
-    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn.
+    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn; ``shift``
+    (:data:`~causalvlm.worlds.shifts.FACTOR_SHIFTS`, None: none) intervenes on one factor of every image.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho!r}")
@@ -219,8 +226,9 @@ def task_parameters(
             f"n_val_per_class={n_val_per_class}"
         )
     _class_names(class_names)  # ValueError naming the style if unknown
+    check_shift(shift)
     return _task_params(
-        rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world, class_names
+        rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world, class_names, shift
     )
 
 
@@ -270,6 +278,8 @@ def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
     train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
     val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
     test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
+    # A shift intervenes on one factor after the draws, so every other factor is the unshifted task's.
+    train, val, test = (shift_factors(params.get("shift"), split, world) for split in (train, val, test))
     # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
     tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
     try:
@@ -311,6 +321,11 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
     Registered as ``"shapeworld"`` by ``causalvlm/worlds/__init__.py``, not here: run as a script
     (``python -m``) this module is executed a second time, and a second registration is an error.
     """
+    return read_task_splits("shapeworld", root, num_shots, seed, subsample)
+
+
+def read_task_splits(name: str, root: str, num_shots: int, seed: int, subsample: str) -> DatasetSplits:
+    """The splits of the task :func:`make_task` wrote under ``root``, as the dataset ``name``."""
     check_subsample(subsample)
     folder = os.path.join(os.path.abspath(os.path.expanduser(str(root))), DATASET_DIRNAME)
     if not os.path.isfile(os.path.join(folder, SPLIT_FILE)):
@@ -324,7 +339,7 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
     train, val, test = read_split_json(split_path, image_dir)
     classnames = classnames_by_label(train + val + test, split_path)
     return assemble_splits(
-        "shapeworld",
+        name,
         classnames,
         TEMPLATE,
         folder,
@@ -357,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
     parser.add_argument("--style", choices=RENDER_STYLES, help="how objects are drawn (default filled)")
+    parser.add_argument("--shift", choices=tuple(FACTOR_SHIFTS), help="a factor intervened on (default none)")
     for option in fields(WorldOptions):
         if option.name not in WORLD_OPTION_RANGES:
             continue
@@ -373,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     task = dict(
         rho=args.rho, shots=args.shots, seed=args.seed, n_test_per_class=args.n_test_per_class,
         spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class,
-        class_names=args.class_names, **options,
+        class_names=args.class_names, shift=args.shift, **options,
     )  # fmt: skip
     try:
         task_parameters(**task)  # every value checked before the folder is made
