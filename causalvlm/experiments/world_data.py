@@ -48,7 +48,7 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     for name in names:
         own = dict(options.get(name, {}))
         try:
-            own["root"] = str(worlds.world_dataset_root(name, own.get("root", config.data_root), source))
+            own["root"] = str(worlds.root_from_world(name, own.get("root", config.data_root), source))
         except ValueError as error:
             key = "datasets" if name in config.datasets else "targets"
             raise ConfigError(key, str(error)) from None
@@ -78,7 +78,7 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
         root = dataset_root(protocol, name)
         if config.make_world:
             Path(root).mkdir(parents=True, exist_ok=True)
-            worlds.make_world_dataset(name, root, source)
+            worlds.make_from_world(name, root, source)
         else:
             DATASETS.build(name, root=root, num_shots=protocol.shots, seed=1)
     return world_records(protocol).get(SOURCE)

@@ -11,7 +11,7 @@ dataset                mirrors                      what changes (the factor int
 ``shapeworld-v2``      ImageNet-V2                  nothing but the draw: the same generator, another seed
 ``shapeworld-sketch``  ImageNet-Sketch              do(style = sketch): black contours on white, no colour
 ``shapeworld-r``       ImageNet-R                   do(style) ∈ the other styles, neither source nor sketch
-``shapeworld-a``       ImageNet-A                   do(rotation) outside the training range: |θ| ∈ [45°, 135°]
+``shapeworld-a``       ImageNet-A                   do(rotation) outside the training range: |θ| ∈ [90°, 180°]
 =====================  ===========================  ===================================================
 
 Sketch, R and A keep the source's seed, so their images have the source task's factors, image for image,
@@ -81,6 +81,16 @@ def _task_reader(name: str) -> Callable[..., DatasetSplits]:
     return build
 
 
+POOL_SETTINGS = ("shots", "seed", "n_train_per_class", "n_val_per_class", "n_test_per_class")
+
+
+def shared_pool(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the source task a world dataset with its own generator shares: the seed and the split
+    sizes. A cross-dataset target with its own vocabulary registers as
+    ``WorldDataset(name, shared_pool, make=..., root=...)``."""
+    return {k: source[k] for k in POOL_SETTINGS if k in source}
+
+
 def _redrawn(source: Mapping[str, Any]) -> dict[str, Any]:
     return {**source, "seed": int(source.get("seed", 1)) + V2_SEED_OFFSET}
 
@@ -102,7 +112,7 @@ CROSS_DOMAIN_WORLD = (
     WorldDataset("shapeworld-v2", _redrawn, "imagenetv2", "none (a re-drawn sample, seed + 1000)"),
     WorldDataset("shapeworld-sketch", _sketched, "imagenet_sketch", "style (sketch)"),
     WorldDataset("shapeworld-r", _shifted("renditions"), "imagenet_r", "style (the other styles)"),
-    WorldDataset("shapeworld-a", _shifted("hard"), "imagenet_a", "rotation (|θ| in [45°, 135°])"),
+    WorldDataset("shapeworld-a", _shifted("hard"), "imagenet_a", "rotation (|θ| in [90°, 180°])"),
 )
 WORLD_CROSS_DOMAIN_TARGETS = tuple(entry.name for entry in CROSS_DOMAIN_WORLD)
 
@@ -123,12 +133,12 @@ def world_task(name: str, source: Mapping[str, Any]) -> dict[str, Any]:
     return task
 
 
-def world_dataset_root(name: str, data_root: str | os.PathLike, source: Mapping[str, Any]) -> Path:
+def root_from_world(name: str, data_root: str | os.PathLike, source: Mapping[str, Any]) -> Path:
     """The keyed folder under ``data_root`` that world dataset ``name`` of ``source`` is written to."""
     return WORLD_DATASETS[name].root(data_root, **world_task(name, source))
 
 
-def make_world_dataset(name: str, root: str | os.PathLike, source: Mapping[str, Any]) -> DatasetSplits:
+def make_from_world(name: str, root: str | os.PathLike, source: Mapping[str, Any]) -> DatasetSplits:
     """Write (or reuse) world dataset ``name`` under ``root`` for the source task ``source``; load it."""
     return WORLD_DATASETS[name].make(root, **world_task(name, source))
 
@@ -139,9 +149,10 @@ __all__ = [
     "WORLD_CROSS_DOMAIN_TARGETS",
     "WORLD_DATASETS",
     "WorldDataset",
-    "make_world_dataset",
+    "make_from_world",
     "register_domains",
     "register_world_dataset",
-    "world_dataset_root",
+    "shared_pool",
+    "root_from_world",
     "world_task",
 ]
