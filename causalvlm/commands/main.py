@@ -15,6 +15,7 @@ import causalvlm
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("causalvlm.commands.run", "train and test methods under a protocol; writes results and figures"),
     "eval": ("causalvlm.commands.evaluate", "score a finished run's prompts on its own or other data"),
+    "bench": ("causalvlm.commands.bench", "the paper's three tables on the world (base2new, cross-*, all)"),
     "sweep-rho": ("causalvlm.commands.sweep_rho", "the run at several strengths ρ of the world's colour cue"),
     "pretrain": ("causalvlm.worlds.pretrain", "pre-train the tiny CLIP on the generated world's images"),
     "scm": ("causalvlm.scm.__main__", "query a causal graph: back-door/front-door sets, identification"),
