@@ -45,7 +45,10 @@ STUDIES = {
     "choose_templates.py": ("validation_world", "runner_for"),
     "shortcut_gap.py": ("runner_for", "validation_world"),
 }
-CLI_SURFACES = ("run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm", "world-task", *STUDIES)
+CLI_SURFACES = (
+    "run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm", "world-task",
+    "bench", "bench-suite", *STUDIES,
+)  # fmt: skip
 SURFACES = (*CLI_SURFACES, "resume", "api")
 
 
@@ -143,6 +146,11 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
         config = tmp_path / "config.yaml"
         config.write_text(text + "\n")
         argv, surface = ["--config", str(config)], "run.py"
+    elif row.surface == "bench-suite":  # "<suite file text>` + `<arguments>": the suite, then the tables
+        suite_text, _, arguments = text.partition("` + `")
+        suite = tmp_path / "suite.yaml"
+        suite.write_text(suite_text + "\n")
+        argv, surface = ["--suite", str(suite), *shlex.split(arguments)], "bench"
     else:
         argv, surface = shlex.split(text), row.surface
     if surface == "run.py":
@@ -168,6 +176,11 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
 
         monkeypatch.setattr(task, "make_task", _trap)
         main = task.main
+    elif surface == "bench":
+        import causalvlm.commands.bench as bench
+
+        monkeypatch.setattr(bench, "run_suite", _trap)
+        main = bench.main
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)
         main = pretrain.main

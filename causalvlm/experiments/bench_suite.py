@@ -86,11 +86,12 @@ def plan_suite(
     settings = dict(overrides or {})
     out = Path(settings.pop("out", suite.out))
     wanted = _wanted(names, suite, suite_path)
+    run_all = not names or ALL in names
     plan = BenchPlan(out)
     for name in wanted:
         path = suite_path.parent / suite.tables[name]
         if not path.is_file():
-            if ALL in names:
+            if run_all:
                 plan.skipped[name] = f"no config file {path}"
                 continue
             raise ConfigError(f"tables.{name}", f"config file {path} does not exist").named(

@@ -167,6 +167,7 @@ class ExperimentConfig(SettingsModel):
             )
         self.data_root = expand_path(self.data_root, "data_root")
         self._check_world()
+        self._check_world_datasets()
         run_folders = {"checkpoint_dir": "checkpoints", "log_dir": "logs"}
         for name, folder in run_folders.items():  # accepted and never read would be silently ignored
             if getattr(self.train, name) is not None:
@@ -250,6 +251,21 @@ class ExperimentConfig(SettingsModel):
                     )
                 options["root"] = expand_path(options["root"], f"dataset_options.{name}.root")
 
+    def world_source(self) -> dict[str, Any]:
+        """The source world task's :func:`~causalvlm.worlds.make_task` arguments: ``world`` over
+        the world's defaults (seed 1: the world's images; each run's K-shot draw has its own seed)."""
+        return {"shots": self.shots, "seed": 1, **self.world}
+
+    def _check_world_datasets(self) -> None:
+        """Each world dataset made from the source world (a cross-domain target) can be made from it."""
+        for key, names in (("datasets", self.datasets), ("targets", self.targets or [])):
+            for name in names:
+                if name in worlds.WORLD_DATASETS:
+                    try:
+                        worlds.world_task(name, self.world_source())
+                    except ValueError as error:
+                        raise ConfigError(key, str(error)) from None
+
     def _check_world(self) -> None:
         """``world`` holds task options (rho, n_test_per_class, ...); check them as make_task would."""
         options = check_arguments(worlds.task_parameters, self.world, "world", exclude=WORLD_FIXED)
@@ -260,6 +276,7 @@ class ExperimentConfig(SettingsModel):
             "n_train_per_class": Annotated[int, Ge(self.shots)],
             "class_names": Literal[worlds.CLASS_NAME_STYLES],
             "style": Literal[worlds.RENDER_STYLES],
+            "shift": Literal[tuple(worlds.FACTOR_SHIFTS)],  # a factor intervened on (worlds/shifts.py)
         }
         for name, (low, high) in WORLD_OPTION_RANGES.items():  # the world's difficulty (WorldOptions)
             ranges[name] = Annotated[float, Ge(low), Le(high)]

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import causalvlm.worlds as worlds
-from causalvlm.config_model import ConfigError
 from causalvlm.data import DATASETS
 from causalvlm.experiments.config import ExperimentConfig
 from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
@@ -25,9 +24,8 @@ SOURCE = "shapeworld"  # the world dataset the experiment's world settings descr
 
 
 def world_source(config: ExperimentConfig) -> dict[str, Any]:
-    """The source task's :func:`~causalvlm.worlds.make_task` arguments (seed 1: the world's images; each
-    run's K-shot draw has its own seed)."""
-    return {"shots": config.shots, "seed": 1, **config.world}
+    """The source task's :func:`~causalvlm.worlds.make_task` arguments (``config.world_source()``)."""
+    return config.world_source()
 
 
 def world_names(config: ExperimentConfig) -> list[str]:
@@ -47,11 +45,7 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     source = world_source(config)
     for name in names:
         own = dict(options.get(name, {}))
-        try:
-            own["root"] = str(worlds.root_from_world(name, own.get("root", config.data_root), source))
-        except ValueError as error:
-            key = "datasets" if name in config.datasets else "targets"
-            raise ConfigError(key, str(error)) from None
+        own["root"] = str(worlds.root_from_world(name, own.get("root", config.data_root), source))
         options[name] = own
     return config.replaced(dataset_options=options)
 

@@ -18,6 +18,7 @@ from causalvlm.worlds.domains import (
     register_domains,
     register_world_dataset,
     root_from_world,
+    world_task,
 )
 from causalvlm.worlds.factors import (
     BACKGROUND_COLOURS,
@@ -33,6 +34,7 @@ from causalvlm.worlds.factors import (
 )
 from causalvlm.worlds.render import IMAGE_SIZE, render, render_pil
 from causalvlm.worlds.shapes import SHAPE_NAMES
+from causalvlm.worlds.shifts import FACTOR_SHIFTS
 from causalvlm.worlds.task import (
     CLASS_NAME_STYLES,
     TASK_OPTIONS,
@@ -62,6 +64,7 @@ __all__ = [
     "BACKGROUND_COLOURS",
     "CATEGORICAL_FACTORS",
     "FACTOR_NAMES",
+    "FACTOR_SHIFTS",
     "IMAGE_SIZE",
     "OBJECT_COLOURS",
     "RENDER_STYLES",
@@ -93,6 +96,7 @@ __all__ = [
     "root_from_world",
     "task_parameters",
     "world_root",
+    "world_task",
     "register_tiny_clip",
     "render",
     "render_images",
