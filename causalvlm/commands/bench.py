@@ -1,13 +1,13 @@
 """``causalvlm bench``: the paper's three tables on the world, one command per table and one for all three.
 
-    causalvlm bench                      # every table of examples/cdc/configs/bench.yaml (same as "all")
+    causalvlm bench                      # every table of examples/cdc/bench.yaml (same as "all")
     causalvlm bench cross-domain         # Table 3 alone: the same run as causalvlm run --config
                                          #   examples/cdc/configs/bench_cross_domain.yaml
     causalvlm bench base2new cross-dataset --out outputs/bench-2 --seeds 1
     python examples/cdc/bench.py all     # from a checkout, the same command
 
 Each table is one experiment config named by the suite file (``--suite``; default the checkout's
-``examples/cdc/configs/bench.yaml``); its results.md / results.json and figures go to ``<out>/<table>/``,
+``examples/cdc/bench.yaml``); its results.md / results.json and figures go to ``<out>/<table>/``,
 and ``<out>/summary.md``, ``summary.png`` and ``summary.json`` set the tables' headline numbers and wall
 times side by side. Every table asked for is checked before the first one runs. ``all`` skips (and names)
 a table whose config file is missing; a table asked for by name must have one.

@@ -1,7 +1,7 @@
 """The benchmark suite: the paper's three tables (base-to-new, cross-dataset, cross-domain) as one config
 each, run by one command (``causalvlm bench``) into one folder with a summary.
 
-A suite file (``examples/cdc/configs/bench.yaml``) names each table's experiment config, relative to the
+A suite file (``examples/cdc/bench.yaml``) names each table's experiment config, relative to the
 suite file, and the folder the tables go to::
 
     out: outputs/bench
@@ -36,7 +36,7 @@ from causalvlm.experiments.layers import build_experiment, load_yaml
 
 TABLES = PROTOCOLS  # one table per protocol: base2new (Table 1), cross-dataset (2), cross-domain (3)
 ALL = "all"
-SUITE_YAML = "examples/cdc/configs/bench.yaml"  # the suite of this checkout (run from its root)
+SUITE_YAML = "examples/cdc/bench.yaml"  # the suite of this checkout (run from its root)
 
 
 class BenchSuite(SettingsModel):

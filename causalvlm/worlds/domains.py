@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from causalvlm.data.base import DATASETS, DatasetSplits
 from causalvlm.worlds.shifts import SKETCH_STYLE
-from causalvlm.worlds.task import make_task, read_task_splits, task_parameters, world_root
+from causalvlm.worlds.task import build_shapeworld, make_task, task_parameters, world_root
 
 V2_SEED_OFFSET = 1000  # V2's world seed: the source's + 1000 (the task seeds in use are 1..3)
 
@@ -74,7 +74,7 @@ def _task_reader(name: str) -> Callable[..., DatasetSplits]:
     """The ``DATASETS`` builder of a target: the task under ``root``, named ``name``."""
 
     def build(root: str, num_shots: int = 16, seed: int = 1, subsample: str = "all") -> DatasetSplits:
-        return read_task_splits(name, root, num_shots, seed, subsample)
+        return replace(build_shapeworld(root, num_shots, seed, subsample), name=name)
 
     build.__name__ = f"build_{name.replace('-', '_')}"
     build.__doc__ = f"{name}: a cross-domain target of the world (causalvlm.worlds.domains)."

@@ -53,7 +53,7 @@ from causalvlm.worlds.factors import (
 )
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
-from causalvlm.worlds.shifts import FACTOR_SHIFTS, check_shift, shift_factors
+from causalvlm.worlds.shifts import check_shift, shift_factors
 from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
 
 DATASET_DIRNAME = "shapeworld"
@@ -206,8 +206,7 @@ def task_parameters(
 
     ``shots`` is the K of the returned splits; it shapes the world only through the pool's default size.
     ``class_names`` (:data:`CLASS_NAME_STYLES`) says how the task names its classes; ``style``
-    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn; ``shift``
-    (:data:`~causalvlm.worlds.shifts.FACTOR_SHIFTS`, None: none) intervenes on one factor of every image.
+    (:data:`~causalvlm.worlds.factors.RENDER_STYLES`) how its objects are drawn; ``shift`` sets one factor.
     """
     if not 0.0 <= rho <= 1.0:
         raise ValueError(f"rho must be in [0, 1], got {rho!r}")
@@ -278,8 +277,8 @@ def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
     train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
     val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
     test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
-    # A shift intervenes on one factor after the draws, so every other factor is the unshifted task's.
-    train, val, test = (shift_factors(params.get("shift"), split, world) for split in (train, val, test))
+    # a shift sets one factor after the draws: every other factor is the unshifted task's
+    train, val, test = (shift_factors(params.get("shift"), f, world) for f in (train, val, test))
     # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
     tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
     try:
@@ -321,11 +320,6 @@ def build_shapeworld(root: str, num_shots: int = 16, seed: int = 1, subsample: s
     Registered as ``"shapeworld"`` by ``causalvlm/worlds/__init__.py``, not here: run as a script
     (``python -m``) this module is executed a second time, and a second registration is an error.
     """
-    return read_task_splits("shapeworld", root, num_shots, seed, subsample)
-
-
-def read_task_splits(name: str, root: str, num_shots: int, seed: int, subsample: str) -> DatasetSplits:
-    """The splits of the task :func:`make_task` wrote under ``root``, as the dataset ``name``."""
     check_subsample(subsample)
     folder = os.path.join(os.path.abspath(os.path.expanduser(str(root))), DATASET_DIRNAME)
     if not os.path.isfile(os.path.join(folder, SPLIT_FILE)):
@@ -339,7 +333,7 @@ def read_task_splits(name: str, root: str, num_shots: int, seed: int, subsample:
     train, val, test = read_split_json(split_path, image_dir)
     classnames = classnames_by_label(train + val + test, split_path)
     return assemble_splits(
-        name,
+        "shapeworld",
         classnames,
         TEMPLATE,
         folder,
@@ -372,7 +366,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spurious-factor", type=text("a factor name"), default="object_colour")
     parser.add_argument("--class-names", default="caption", choices=CLASS_NAME_STYLES)
     parser.add_argument("--style", choices=RENDER_STYLES, help="how objects are drawn (default filled)")
-    parser.add_argument("--shift", choices=tuple(FACTOR_SHIFTS), help="a factor intervened on (default none)")
     for option in fields(WorldOptions):
         if option.name not in WORLD_OPTION_RANGES:
             continue
@@ -389,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     task = dict(
         rho=args.rho, shots=args.shots, seed=args.seed, n_test_per_class=args.n_test_per_class,
         spurious_factor=args.spurious_factor, n_train_per_class=args.n_train_per_class,
-        class_names=args.class_names, shift=args.shift, **options,
+        class_names=args.class_names, **options,
     )  # fmt: skip
     try:
         task_parameters(**task)  # every value checked before the folder is made

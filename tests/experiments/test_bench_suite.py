@@ -14,7 +14,7 @@ from causalvlm.config_model import ConfigError
 from causalvlm.experiments.bench_suite import plan_suite, run_suite
 
 CONFIGS = Path(__file__).parents[2] / "examples" / "cdc" / "configs"
-SUITE = CONFIGS / "bench.yaml"
+SUITE = CONFIGS.parent / "bench.yaml"
 TINY = {
     "datasets": ["shapeworld"],
     "world": {"n_train_per_class": 2, "n_val_per_class": 1, "n_test_per_class": 1, "style": "silhouette"},
