@@ -167,11 +167,10 @@ def _task_params(
         "spurious_factor": spurious_factor,
         "world_options": options_record(options),
         "classnames": list(_class_names(names)),
+        **({"shift": shift} if shift is not None else {}),  # unshifted: the record (and key) as before
     }
     if names != "caption":  # a task made before the setting existed keeps its task.json
         params["class_names"] = names
-    if shift is not None:  # likewise: an unshifted task keeps its record (and its keyed folder)
-        params["shift"] = shift
     return params
 
 
