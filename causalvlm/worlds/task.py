@@ -276,8 +276,7 @@ def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
     train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
     val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
     test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
-    # a shift sets one factor after the draws: every other factor is the unshifted task's
-    train, val, test = (shift_factors(params.get("shift"), f, world) for f in (train, val, test))
+    train, val, test = (shift_factors(params.get("shift"), f, world) for f in (train, val, test))  # shifts.py
     # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
     tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
     try:
