@@ -95,7 +95,7 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
 def summary_figure(summary: Mapping[str, Any]) -> Figure:
     """One panel per table: each method's headline number (HM or the targets' Avg) as a bar."""
     tables = summary["tables"]
-    figure = Figure(figsize=(4.2 * max(1, len(tables)), 3.8))
+    figure = Figure(figsize=(max(7.0, 4.2 * len(tables)), 3.8))  # wide enough for the title
     axes_list = figure.subplots(1, max(1, len(tables)), squeeze=False)[0]
     for axes, table in zip(axes_list, tables.values(), strict=False):
         key = HEADLINE[table["protocol"]]
