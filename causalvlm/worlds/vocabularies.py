@@ -107,7 +107,7 @@ def _colourworld() -> Vocabulary:
         classnames=OBJECT_COLOURS,
         template="a photo of a {} shape.",
         stream=1,
-        options=WorldOptions(style="filled"),
+        options=WorldOptions(style="outline"),  # choose_datasets.py
     )
 
 
@@ -122,7 +122,7 @@ def _textureworld() -> Vocabulary:
         ),
         template="a photo of a shape on a {} background.",
         stream=2,
-        options=WorldOptions(style="filled"),
+        options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
     )
 
 
@@ -135,7 +135,7 @@ def _layoutworld() -> Vocabulary:
         classnames=tuple(f"{SIZES[s]} shape {POSITION_WORDS[POSITIONS[p]]}" for s, p in pairs),
         template="a photo of a {}.",
         stream=3,
-        options=WorldOptions(style="filled"),
+        options=WorldOptions(style="silhouette", noise_max=0.3),  # choose_datasets.py
     )
 
 
@@ -154,7 +154,7 @@ def _iconworld() -> Vocabulary:
         classnames=tuple(f"{ICON_COLOURS[c]} {ICON_SHAPES[s]}" for s, c in pairs),
         template="a photo of a {}.",
         stream=4,
-        options=WorldOptions(style="filled"),
+        options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
     )
 
 
