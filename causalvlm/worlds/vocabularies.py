@@ -53,6 +53,7 @@ from causalvlm.worlds.factors import (
     WorldOptions,
 )
 from causalvlm.worlds.shapes import SHAPE_NAMES
+from causalvlm.worlds.task import N_TRAIN_PER_CLASS
 from causalvlm.worlds.task_files import keyed_root, write_world
 
 IMAGE_DIRNAME = "images"
@@ -219,7 +220,7 @@ WORLD_SETTINGS = tuple(f.name for f in fields(WorldOptions))
 def vocabulary_parameters(
     name: str,
     seed: int = 1,
-    n_train_per_class: int = 64,
+    n_train_per_class: int | None = None,
     n_val_per_class: int = 4,
     n_test_per_class: int = 50,
     shots: int = 16,
@@ -231,6 +232,8 @@ def vocabulary_parameters(
     chosen drawing; a style that does not draw the label factors is refused.
     """
     vocab = vocabulary(name)
+    if n_train_per_class is None:  # the pool each seed's K-shot set is drawn from, as ShapeWorld's
+        n_train_per_class = max(N_TRAIN_PER_CLASS, shots)
     unknown = sorted(set(world) - set(WORLD_SETTINGS))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown} for {name}; valid: {', '.join(WORLD_SETTINGS)}")
