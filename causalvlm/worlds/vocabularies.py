@@ -51,6 +51,7 @@ from causalvlm.worlds.factors import (
     TEXTURES,
     Factors,
     WorldOptions,
+    factors_with_pose,
 )
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task import N_TRAIN_PER_CLASS
@@ -197,20 +198,7 @@ def sample_vocabulary_factors(
     table = np.asarray(vocab.classes, dtype=int).reshape(len(vocab.classes), -1)
     for column, factor in enumerate(vocab.label_factors):
         values[factor] = table[labels, column] if n else values[factor]
-    rotation = rng.uniform(-options.rotation_range, options.rotation_range, size=n)
-    noise = rng.uniform(0.0, options.noise_max, size=n)
-    noise_seed = rng.integers(2**31 - 1, size=n)
-    return [
-        Factors(
-            **{f: int(values[f][i]) for f in CATEGORICAL},
-            rotation=float(rotation[i]),
-            noise=float(noise[i]),
-            noise_seed=int(noise_seed[i]),
-            scale=float(options.size_scale),
-            style=options.style,
-        )
-        for i in range(n)
-    ]
+    return factors_with_pose(rng, values, options)
 
 
 POOL_SETTINGS = ("n_train_per_class", "n_val_per_class", "n_test_per_class")
