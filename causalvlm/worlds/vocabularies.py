@@ -42,6 +42,7 @@ from causalvlm.data.base import DatasetSplits, check_subsample, classnames_by_la
 from causalvlm.data.checks import require_dir, require_file
 from causalvlm.data.coop import assemble_splits
 from causalvlm.data.splits import read_split_json
+from causalvlm.templates import template_for
 from causalvlm.worlds.captions import POSITION_WORDS, TEXTURE_WORDS
 from causalvlm.worlds.factors import (
     BACKGROUND_COLOURS,
@@ -79,11 +80,15 @@ class Vocabulary:
     label_factors: tuple[str, ...]  # the factors whose values make the class
     classes: tuple[tuple[int, ...], ...]  # per label: the label factors' values (indices)
     classnames: tuple[str, ...]  # per label: the class as the captions word it
-    template: str  # the dataset's hand-crafted prompt, "{}" for the class name
     stream: int  # its own draw stream: rng([seed, ISSUE_STREAM, stream])
     options: WorldOptions  # how its images are drawn (style chosen on validation, choose_datasets.py)
     # the values each non-label categorical factor is drawn from (uniformly); absent: all of them
     values: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        """The dataset's hand-crafted prompt ("{}" for the class name), from the one template table."""
+        return template_for(self.name)
 
     @property
     def split_file(self) -> str:
@@ -107,7 +112,6 @@ def _colourworld() -> Vocabulary:
         label_factors=("object_colour",),
         classes=tuple((c,) for c in range(len(OBJECT_COLOURS))),
         classnames=OBJECT_COLOURS,
-        template="a photo of a {} shape.",
         stream=1,
         options=WorldOptions(style="outline"),  # choose_datasets.py
     )
@@ -122,7 +126,6 @@ def _textureworld() -> Vocabulary:
         classnames=tuple(
             f"{TEXTURE_WORDS[TEXTURES[t]]} {BACKGROUND_COLOURS[ACHROMATIC[g]]}" for t, g in pairs
         ),
-        template="a photo of a shape on a {} background.",
         stream=2,
         options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
     )
@@ -135,7 +138,6 @@ def _layoutworld() -> Vocabulary:
         label_factors=("size", "position"),
         classes=tuple(pairs),
         classnames=tuple(f"{SIZES[s]} shape {POSITION_WORDS[POSITIONS[p]]}" for s, p in pairs),
-        template="a photo of a {}.",
         stream=3,
         options=WorldOptions(style="silhouette", noise_max=0.3),  # choose_datasets.py
     )
@@ -154,7 +156,6 @@ def _iconworld() -> Vocabulary:
             (SHAPE_NAMES.index(ICON_SHAPES[s]), OBJECT_COLOURS.index(ICON_COLOURS[c])) for s, c in pairs
         ),
         classnames=tuple(f"{ICON_COLOURS[c]} {ICON_SHAPES[s]}" for s, c in pairs),
-        template="a photo of a {}.",
         stream=4,
         options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
     )
