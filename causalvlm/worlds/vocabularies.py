@@ -127,7 +127,7 @@ def _textureworld() -> Vocabulary:
             f"{TEXTURE_WORDS[TEXTURES[t]]} {BACKGROUND_COLOURS[ACHROMATIC[g]]}" for t, g in pairs
         ),
         stream=2,
-        options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
+        options=WorldOptions(style="pattern", noise_max=0.3, size_scale=1.3),  # choose_datasets.py
     )
 
 
@@ -139,7 +139,7 @@ def _layoutworld() -> Vocabulary:
         classes=tuple(pairs),
         classnames=tuple(f"{SIZES[s]} shape {POSITION_WORDS[POSITIONS[p]]}" for s, p in pairs),
         stream=3,
-        options=WorldOptions(style="silhouette", noise_max=0.3),  # choose_datasets.py
+        options=WorldOptions(style="silhouette", size_scale=0.6),  # choose_datasets.py
     )
 
 
@@ -157,7 +157,7 @@ def _iconworld() -> Vocabulary:
         ),
         classnames=tuple(f"{ICON_COLOURS[c]} {ICON_SHAPES[s]}" for s, c in pairs),
         stream=4,
-        options=WorldOptions(style="pattern", noise_max=0.3),  # choose_datasets.py
+        options=WorldOptions(style="outline", size_scale=0.6),  # choose_datasets.py
     )
 
 
