@@ -14,9 +14,10 @@ iconworld       shape ∧ colour conjunction          12         compound concep
 ==============  ==================================  =========  ========================================
 
 A :class:`Vocabulary` names its label factors, each class's values of them, the class names (in the words
-the tiny CLIP's captions use, captions.py), its hand-crafted template (like CoOp's per-dataset templates),
-the values its other factors are drawn from, its own draw stream and its drawing (``options``: the style
-chosen on validation images by ``examples/cdc/choose_datasets.py``).
+the tiny CLIP's captions use, captions.py), the values its other factors are drawn from, its own draw
+stream and its drawing (``options``: the style, pixel noise and object size chosen on validation images by
+``examples/cdc/choose_datasets.py``). Its hand-crafted template, like CoOp's per-dataset templates, lives in
+the one template table (``causalvlm.templates.DATASET_TEMPLATES``).
 
 Every factor that is not a label factor is drawn uniformly and independently of the class (at train,
 validation and test alike: no spurious cue). Objects are chromatic and these datasets' backgrounds white,
