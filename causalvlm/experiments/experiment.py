@@ -64,12 +64,31 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     """With ``make_world``, the config with the world read from (and written to) the folder keyed by its
     parameters under its root (``<data_root>/worlds/<key>``): runs with other world options never share
     its files. Without it, the world is read where it is (``<data_root>/shapeworld``)."""
-    if not config.make_world or "shapeworld" not in [*config.datasets, *(config.targets or [])]:
+    used = [*config.datasets, *(config.targets or [])]
+    if not config.make_world or not any(name in worlds.WORLD_DATASETS for name in used):
         return config
-    options = dict(config.dataset_options.get("shapeworld", {}))
-    base = options.get("root", config.data_root)
-    options["root"] = str(worlds.world_root(base, shots=config.shots, seed=1, **config.world))
-    return config.replaced(dataset_options={**config.dataset_options, "shapeworld": options})
+    dataset_options = dict(config.dataset_options)
+    for name in dict.fromkeys(n for n in used if n in worlds.WORLD_DATASETS):
+        options = dict(config.dataset_options.get(name, {}))
+        base = options.get("root", config.data_root)
+        if name == "shapeworld":
+            root = worlds.world_root(base, shots=config.shots, seed=1, **config.world)
+        else:
+            root = worlds.vocabulary_root(base, name, **vocabulary_task(config))
+        dataset_options[name] = {**options, "root": str(root)}
+    return config.replaced(dataset_options=dataset_options)
+
+
+def vocabulary_task(config: ExperimentConfig) -> dict[str, Any]:
+    """The arguments of ``make_world_dataset`` for a world dataset with its own vocabulary (colourworld,
+    ...): its pool sizes are the ``world`` settings' (n_train/val/test_per_class); its drawing is its own
+    (chosen on validation, vocabularies.py), and the other ``world`` settings are ShapeWorld's only."""
+    world = dict(config.world)
+    pools = {k: world[k] for k in VOCABULARY_POOLS if world.get(k) is not None}
+    return {"shots": config.shots, "seed": 1, **pools}
+
+
+VOCABULARY_POOLS = ("n_train_per_class", "n_val_per_class", "n_test_per_class")
 
 
 def check_methods_build(specs: list[MethodSpec], backbone: FrozenCLIP) -> None:
@@ -94,7 +113,15 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
     With ``make_world`` the task is (re)written unless one made with the same parameters is there, so a
     changed world option never meets a stale world; without it an existing task is read as it is.
     """
-    if "shapeworld" not in [*protocol.datasets, *protocol.resolved_targets()]:
+    used = [*protocol.datasets, *protocol.resolved_targets()]
+    for name in dict.fromkeys(n for n in used if n in worlds.VOCABULARIES):
+        root = world_root(protocol, name)
+        if config.make_world:
+            Path(root).mkdir(parents=True, exist_ok=True)
+            worlds.make_world_dataset(name, root, **vocabulary_task(config))
+        else:
+            DATASETS.build(name, root=root, num_shots=protocol.shots, seed=1)
+    if "shapeworld" not in used:
         return None
     root = world_root(protocol)
     if config.make_world:
@@ -108,11 +135,9 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
     return {k: v for k, v in read_task_json(folder).items() if k != "classnames"}
 
 
-def world_root(protocol: ExperimentConfig) -> str:
-    """The folder that holds (or will hold) the ShapeWorld task of this run."""
-    return os.path.expanduser(
-        str(protocol.dataset_options.get("shapeworld", {}).get("root", protocol.data_root))
-    )
+def world_root(protocol: ExperimentConfig, name: str = "shapeworld") -> str:
+    """The folder that holds (or will hold) world dataset ``name`` of this run (default: ShapeWorld)."""
+    return os.path.expanduser(str(protocol.dataset_options.get(name, {}).get("root", protocol.data_root)))
 
 
 def run_context(
@@ -126,8 +151,13 @@ def run_context(
     ``world`` is the task's ``task.json`` (world options and pool included) when there is one.
     """
     context: dict[str, Any] = {"backbone": backbone_identity(config.backbone, config.pretrained, backbone)}
-    if "shapeworld" in [*protocol.datasets, *protocol.resolved_targets()]:
+    used = [*protocol.datasets, *protocol.resolved_targets()]
+    if "shapeworld" in used:
         context["world"] = _jsonable(world if world is not None else config.world)
+    vocabularies = [n for n in dict.fromkeys(used) if n in worlds.VOCABULARIES]
+    if vocabularies:  # what their images were drawn with: a changed drawing or pool never resumes a run
+        task = vocabulary_task(config)
+        context["world_datasets"] = {n: worlds.vocabulary_parameters(n, **task) for n in vocabularies}
     return context
 
 

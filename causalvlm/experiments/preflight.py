@@ -49,7 +49,7 @@ def check_data_roots(config: ExperimentConfig) -> None:
         root = Path(str(options.get("root", config.data_root))).expanduser()
         if root.exists() and not root.is_dir():
             raise ConfigError(key, f"{root} is a file; the data root must be a folder")
-        if name == "shapeworld" and config.make_world:
+        if name in worlds.WORLD_DATASETS and config.make_world:
             check_folder_writable(root, key)  # the world is written here when it is missing
         elif not root.exists():
             raise ConfigError(key, f"{root} does not exist (dataset {name!r} is read from it)")

@@ -1,6 +1,8 @@
 """ShapeWorld: a generated causal world with known factors, and the tiny CLIP pre-trained on it.
 
-Importing this package registers the ``"shapeworld"`` dataset in :data:`causalvlm.data.DATASETS`.
+Importing this package registers the ``"shapeworld"`` dataset and the world datasets with other class
+vocabularies (``"colourworld"``, ``"textureworld"``, ``"layoutworld"``, ``"iconworld"``; vocabularies.py) in
+:data:`causalvlm.data.DATASETS`.
 """
 
 from __future__ import annotations
@@ -41,9 +43,22 @@ from causalvlm.worlds.tiny_clip import (
     create_tiny_clip,
     register_tiny_clip,
 )
+from causalvlm.worlds.vocabularies import (
+    VOCABULARIES,
+    Vocabulary,
+    build_vocabulary,
+    dataset_builders,
+    make_world_dataset,
+    vocabulary_parameters,
+    vocabulary_root,
+)
 from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
 
 DATASETS.register("shapeworld")(build_shapeworld)
+for _name, _builder in dataset_builders().items():  # colourworld, textureworld, layoutworld, iconworld
+    DATASETS.register(_name)(_builder)
+WORLD_DATASETS: tuple[str, ...] = ("shapeworld", *VOCABULARIES)
+"""Every dataset the world generates (``make_world`` writes them under the data root)."""
 
 __all__ = [
     "CLASS_NAME_STYLES",
@@ -60,6 +75,13 @@ __all__ = [
     "TEXTURES",
     "WORLD_OPTION_RANGES",
     "TINY_CLIP_ARCH",
+    "VOCABULARIES",
+    "WORLD_DATASETS",
+    "Vocabulary",
+    "build_vocabulary",
+    "make_world_dataset",
+    "vocabulary_parameters",
+    "vocabulary_root",
     "TINY_CLIP_CHECKPOINT",
     "TINY_CLIP_CONFIG",
     "CaptionConfig",
