@@ -31,6 +31,12 @@ DATASET_TEMPLATES: dict[str, str] = {
     "imagenetv2": DEFAULT_TEMPLATE,
     "imagenet_a": DEFAULT_TEMPLATE,
     "imagenet_r": DEFAULT_TEMPLATE,
+    # The world datasets with their own vocabularies (causalvlm/worlds/vocabularies.py): caption-grammar
+    # phrases around the class, as CoOp's per-dataset templates are phrases around theirs.
+    "colourworld": "a photo of a {} shape.",
+    "textureworld": "a photo of a shape on a {} background.",
+    "layoutworld": DEFAULT_TEMPLATE,  # the class is the phrase: "small shape on the left"
+    "iconworld": DEFAULT_TEMPLATE,  # the class is the phrase: "red triangle"
 }
 
 # Named template *sets* for hand-crafted multi-template (prompt-ensemble) baselines.

@@ -18,6 +18,8 @@ from causalvlm.data.splits import base_new_labels, read_split_json, subsample_cl
 # The generated world's task is read by causalvlm.worlds.task, which builds on this package; declaring it
 # here makes "shapeworld" a known dataset however the program was started (e.g. ProtocolConfig()'s default).
 DATASETS.declare("shapeworld", "causalvlm.worlds.task")
+for _name in ("colourworld", "textureworld", "layoutworld", "iconworld"):  # causalvlm.worlds.vocabularies
+    DATASETS.declare(_name, "causalvlm.worlds.vocabularies")
 
 __all__ = [
     "DATASETS",

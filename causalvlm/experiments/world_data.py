@@ -17,7 +17,6 @@ from typing import Any
 import causalvlm.worlds as worlds
 from causalvlm.data import DATASETS
 from causalvlm.experiments.config import ExperimentConfig
-from causalvlm.worlds.task import DATASET_DIRNAME as WORLD_DIRNAME
 from causalvlm.worlds.task_files import read_task_json
 
 SOURCE = "shapeworld"  # the world dataset the experiment's world settings describe
@@ -50,14 +49,9 @@ def keyed_world(config: ExperimentConfig) -> ExperimentConfig:
     return config.replaced(dataset_options=options)
 
 
-def dataset_root(protocol: ExperimentConfig, name: str = SOURCE) -> str:
+def world_root(protocol: ExperimentConfig, name: str = SOURCE) -> str:
     """The folder that holds (or will hold) world dataset ``name`` of this run (the source by default)."""
     return os.path.expanduser(str(protocol.dataset_options.get(name, {}).get("root", protocol.data_root)))
-
-
-def world_root(protocol: ExperimentConfig) -> str:
-    """The folder that holds (or will hold) the ShapeWorld source task of this run."""
-    return dataset_root(protocol, SOURCE)
 
 
 def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[str, Any] | None:
@@ -69,7 +63,7 @@ def prepare_world(config: ExperimentConfig, protocol: ExperimentConfig) -> dict[
     """
     source = world_source(config)
     for name in world_names(protocol):
-        root = dataset_root(protocol, name)
+        root = world_root(protocol, name)
         if config.make_world:
             Path(root).mkdir(parents=True, exist_ok=True)
             worlds.make_from_world(name, root, source)
@@ -82,7 +76,7 @@ def world_records(protocol: ExperimentConfig) -> dict[str, dict[str, Any]]:
     """Each world dataset's ``task.json`` (class names left out) by name, for those that have one."""
     records = {}
     for name in world_names(protocol):
-        folder = Path(dataset_root(protocol, name)) / WORLD_DIRNAME
+        folder = Path(world_root(protocol, name)) / worlds.WORLD_DATASETS[name].dirname
         if (folder / "task.json").exists():
             records[name] = {k: v for k, v in read_task_json(folder).items() if k != "classnames"}
     return records
@@ -90,7 +84,6 @@ def world_records(protocol: ExperimentConfig) -> dict[str, dict[str, Any]]:
 
 __all__ = [
     "SOURCE",
-    "dataset_root",
     "keyed_world",
     "prepare_world",
     "world_names",

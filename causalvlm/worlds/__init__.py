@@ -1,8 +1,9 @@
 """ShapeWorld: a generated causal world with known factors, and the tiny CLIP pre-trained on it.
 
-Importing this package registers the ``"shapeworld"`` dataset and its cross-domain targets
-(``"shapeworld-v2"``, ``"-sketch"``, ``"-r"``, ``"-a"``; :mod:`causalvlm.worlds.domains`) in
-:data:`causalvlm.data.DATASETS`.
+Importing this package registers the ``"shapeworld"`` dataset and the world datasets with other class
+vocabularies (``"colourworld"``, ``"textureworld"``, ``"layoutworld"``, ``"iconworld"``; vocabularies.py) and
+the source's cross-domain targets (``"shapeworld-v2"``, ``"-sketch"``, ``"-r"``, ``"-a"``; domains.py) in
+:data:`causalvlm.data.DATASETS`, and lists them all in :data:`WORLD_DATASETS` (domains.py).
 """
 
 from __future__ import annotations
@@ -54,10 +55,21 @@ from causalvlm.worlds.tiny_clip import (
     create_tiny_clip,
     register_tiny_clip,
 )
+from causalvlm.worlds.vocabularies import (
+    VOCABULARIES,
+    Vocabulary,
+    build_vocabulary,
+    dataset_builders,
+    make_world_dataset,
+    vocabulary_parameters,
+    vocabulary_root,
+)
 from causalvlm.worlds.zero_shot import zero_shot_factor_accuracy
 
 DATASETS.register("shapeworld")(build_shapeworld)
-register_domains()
+for _name, _builder in dataset_builders().items():  # colourworld, textureworld, layoutworld, iconworld
+    DATASETS.register(_name)(_builder)
+register_domains()  # WORLD_DATASETS: shapeworld, its cross-domain targets and the vocabularies above
 
 __all__ = [
     "CLASS_NAME_STYLES",
@@ -77,6 +89,12 @@ __all__ = [
     "WORLD_DATASETS",
     "WORLD_OPTION_RANGES",
     "TINY_CLIP_ARCH",
+    "VOCABULARIES",
+    "Vocabulary",
+    "build_vocabulary",
+    "make_world_dataset",
+    "vocabulary_parameters",
+    "vocabulary_root",
     "TINY_CLIP_CHECKPOINT",
     "TINY_CLIP_CONFIG",
     "CaptionConfig",

@@ -31,12 +31,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from causalvlm.data.base import DATASETS, DatasetSplits
 from causalvlm.worlds.shifts import SKETCH_STYLE
-from causalvlm.worlds.task import build_shapeworld, make_task, task_parameters, world_root
+from causalvlm.worlds.task import build_shapeworld, make_task, world_root
+from causalvlm.worlds.vocabularies import VOCABULARIES, make_world_dataset, vocabulary_root
 
 V2_SEED_OFFSET = 1000  # V2's world seed: the source's + 1000 (the task seeds in use are 1..3)
 
@@ -46,8 +48,9 @@ class WorldDataset:
     """A dataset made from the experiment's world settings: how its task follows from the source task.
 
     ``task(source)`` gives the keyword arguments of ``make`` (here :func:`make_task`) from the source
-    task's; ``root(data_root, **task)`` the keyed folder it is written to; ``mirrors`` the paper's dataset it
-    stands for and ``shifted`` the factor it intervenes on (docs/world.md, "Cross-domain targets").
+    task's; ``root(data_root, **task)`` the keyed folder it is written to (into ``dirname`` there);
+    ``mirrors`` the paper's dataset it stands for and ``shifted`` the factor it intervenes on (docs/world.md,
+    "Cross-domain targets").
     """
 
     name: str
@@ -56,6 +59,7 @@ class WorldDataset:
     shifted: str = ""
     make: Callable[..., DatasetSplits] = make_task
     root: Callable[..., Path] = world_root
+    dirname: str = "shapeworld"  # its folder under the root: <root>/<dirname>/task.json
 
 
 WORLD_DATASETS: dict[str, WorldDataset] = {}
@@ -88,7 +92,7 @@ def shared_pool(source: Mapping[str, Any]) -> dict[str, Any]:
     """The part of the source task a world dataset with its own generator shares: the seed and the split
     sizes. A cross-dataset target with its own vocabulary registers as
     ``WorldDataset(name, shared_pool, make=..., root=...)``."""
-    return {k: source[k] for k in POOL_SETTINGS if k in source}
+    return {k: source[k] for k in POOL_SETTINGS if source.get(k) is not None}
 
 
 def _redrawn(source: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,19 +121,30 @@ CROSS_DOMAIN_WORLD = (
 WORLD_CROSS_DOMAIN_TARGETS = tuple(entry.name for entry in CROSS_DOMAIN_WORLD)
 
 
+def _vocabulary_root(name: str) -> Callable[..., Path]:
+    return lambda data_root, **task: vocabulary_root(data_root, name, **task)
+
+
 def register_domains() -> None:
-    """Register the source and the four cross-domain targets (once, from ``causalvlm/worlds/__init__.py``)."""
+    """Register the source, its four cross-domain targets and the world datasets with their own vocabularies
+    (vocabularies.py: their own generator and drawing, the source's seed and split sizes) in
+    :data:`WORLD_DATASETS`; the targets also in ``DATASETS`` (once, from ``causalvlm/worlds/__init__.py``)."""
     register_world_dataset(WorldDataset("shapeworld", dict, "", "none (the source)"))
     for entry in CROSS_DOMAIN_WORLD:
         register_world_dataset(entry, _task_reader(entry.name))
+    for name in VOCABULARIES:  # DATASETS has their builders already (vocabularies.dataset_builders)
+        make = partial(make_world_dataset, name)
+        root = _vocabulary_root(name)
+        register_world_dataset(WorldDataset(name, shared_pool, "", "its own vocabulary", make, root, name))
 
 
 def world_task(name: str, source: Mapping[str, Any]) -> dict[str, Any]:
     """The task arguments of world dataset ``name`` for the source task ``source`` (checked: ValueError)."""
     if name not in WORLD_DATASETS:
         raise ValueError(f"{name!r} is not a world dataset; world datasets: {', '.join(WORLD_DATASETS)}")
-    task = WORLD_DATASETS[name].task(source)
-    task_parameters(**task)  # every value checked before anything is written
+    entry = WORLD_DATASETS[name]
+    task = entry.task(source)
+    entry.root(".", **task)  # its key digests its checked parameters: a bad value raises, nothing is written
     return task
 
 

@@ -190,17 +190,21 @@ def sample_factors(
     values["background_colour"] = np.where(
         clash, (values["background_colour"] + shift) % len(BACKGROUND_COLOURS), values["background_colour"]
     )
+    return factors_with_pose(rng, {"shape": shapes, **values}, options)
+
+
+def factors_with_pose(
+    rng: np.random.Generator, categorical: dict[str, np.ndarray], options: WorldOptions
+) -> list[Factors]:
+    """Factors of images whose categorical factors (one array each, by name) are drawn: rotation, noise
+    and the per-image noise seed are drawn here (in that order, from ``options``' ranges)."""
+    n = len(categorical["shape"])
     rotation = rng.uniform(-options.rotation_range, options.rotation_range, size=n)
     noise = rng.uniform(0.0, options.noise_max, size=n)
     noise_seed = rng.integers(2**31 - 1, size=n)
     return [
         Factors(
-            shape=int(shapes[i]),
-            object_colour=int(values["object_colour"][i]),
-            background_colour=int(values["background_colour"][i]),
-            texture=int(values["texture"][i]),
-            size=int(values["size"][i]),
-            position=int(values["position"][i]),
+            **{name: int(values[i]) for name, values in categorical.items()},
             rotation=float(rotation[i]),
             noise=float(noise[i]),
             noise_seed=int(noise_seed[i]),

@@ -24,18 +24,13 @@ few-shot + base/new machinery as CoOp's datasets (base = the first ⌈C/2⌉ sha
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-import tempfile
-import warnings
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from causalvlm.cli import CheckedParser, integer, number, seed, text
 from causalvlm.data.base import DatasetSplits, check_subsample, classnames_by_label
@@ -51,10 +46,9 @@ from causalvlm.worlds.factors import (
     WorldOptions,
     sample_factors,
 )
-from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.shifts import check_shift, shift_factors
-from causalvlm.worlds.task_files import damage, keyed_root, read_json_file, task_lock
+from causalvlm.worlds.task_files import keyed_root, read_json_file, write_world
 
 DATASET_DIRNAME = "shapeworld"
 SPLIT_FILE = "split_zhou_ShapeWorld.json"
@@ -174,18 +168,6 @@ def _task_params(
     return params
 
 
-def _write_split(
-    folder: Path, split: str, factors: list[Factors], entries: list, factor_rows: dict, names: tuple[str, ...]
-) -> None:
-    for index, f in enumerate(factors):
-        classname = names[f.shape]
-        rel = f"{split}/{classname}/{index:05d}.png"
-        (folder / IMAGE_DIRNAME / split / classname).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(render(f), mode="RGB").save(folder / IMAGE_DIRNAME / rel)
-        entries.append([rel, f.shape, classname])
-        factor_rows[rel] = asdict(f)
-
-
 def task_parameters(
     rho: float = 0.0,
     shots: int = DEFAULT_SHOTS,
@@ -254,48 +236,27 @@ def make_task(root: str | os.PathLike, **task: Any) -> DatasetSplits:
     warning that says why. :func:`world_root` gives a ``root`` of its own to every set of parameters.
     """
     params = task_parameters(**task)
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"task root folder {root} does not exist")
-    folder = root / DATASET_DIRNAME
-    with task_lock(root):
-        reason = damage(folder, params, SPLIT_FILE, IMAGE_DIRNAME)
-        if reason is not None:
-            if reason not in ("missing", "made with other parameters"):
-                warnings.warn(f"rebuilding the world task in {folder}: {reason}", stacklevel=2)
-            _write_task(root, folder, params)
-    return build_shapeworld(str(root), num_shots=task.get("shots", DEFAULT_SHOTS), seed=params["seed"])
-
-
-def _write_task(root: Path, folder: Path, params: dict[str, Any]) -> None:
-    """Draw and render the task ``params`` describes into a temp folder beside ``folder``, then swap it in."""
     world = WorldOptions(**params["world_options"])
     rho, spurious_factor = params["rho"], params["spurious_factor"]
-    rng = np.random.default_rng([params["seed"], 6])  # 6: the issue this world belongs to; separates streams
-    classes = np.arange(len(SHAPE_NAMES))
-    train = sample_factors(rng, np.repeat(classes, params["n_train_per_class"]), rho, spurious_factor, world)
-    val = sample_factors(rng, np.repeat(classes, params["n_val_per_class"]), rho, spurious_factor, world)
-    test = sample_factors(rng, np.repeat(classes, params["n_test_per_class"]), 0.0, spurious_factor, world)
-    train, val, test = (shift_factors(params.get("shift"), f, world) for f in (train, val, test))  # shifts.py
-    # Build beside the target and swap in whole, so a crash never leaves a half-written dataset.
-    tmp = Path(tempfile.mkdtemp(prefix=".shapeworld-", dir=root))
-    try:
-        split: dict[str, list] = {}
-        factor_rows: dict[str, dict] = {}
-        for name, factors in (("train", train), ("val", val), ("test", test)):
-            split[name] = []
-            _write_split(tmp, name, factors, split[name], factor_rows, tuple(params["classnames"]))
-        (tmp / SPLIT_FILE).write_text(json.dumps(split))
-        (tmp / "factors.json").write_text(json.dumps(factor_rows))
-        (tmp / "task.json").write_text(json.dumps(params, indent=2))
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=".shapeworld-old-", dir=root))
-            os.replace(folder, old / DATASET_DIRNAME)
-            shutil.rmtree(old)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+
+    def draw() -> dict[str, list[Factors]]:
+        rng = np.random.default_rng([params["seed"], 6])  # 6: the issue this world belongs to (its stream)
+        classes = np.arange(len(SHAPE_NAMES))
+        draws = {
+            split: sample_factors(
+                rng,
+                np.repeat(classes, params[f"n_{split}_per_class"]),
+                rho if split != "test" else 0.0,
+                spurious_factor,
+                world,
+            )  # fmt: skip
+            for split in ("train", "val", "test")
+        }  # a shift (shifts.py) then sets one factor: every other is the unshifted task's
+        return {split: shift_factors(params.get("shift"), f, world) for split, f in draws.items()}
+
+    names = params["classnames"]
+    write_world(Path(root), DATASET_DIRNAME, SPLIT_FILE, params, draw, lambda f: f.shape, names)
+    return build_shapeworld(str(root), num_shots=task.get("shots", DEFAULT_SHOTS), seed=params["seed"])
 
 
 def load_factors(root: str | os.PathLike, splits: DatasetSplits | None = None) -> dict[str, Factors]:

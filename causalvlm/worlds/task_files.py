@@ -15,15 +15,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+from PIL import Image
 
 from causalvlm.data.base import Datum
 from causalvlm.data.checks import read_text, validate_images
+from causalvlm.worlds.factors import Factors
+from causalvlm.worlds.render import render
 
 WORLDS_DIRNAME = "worlds"  # <data_root>/worlds/<key>/shapeworld
 LOCK_NAME = ".shapeworld.lock"  # beside the shapeworld/ folder it guards
@@ -98,6 +105,61 @@ def task_lock(root: str | os.PathLike) -> Iterator[None]:
         yield
 
 
+IMAGE_DIRNAME = "images"
+
+
+def write_world(
+    root: Path,
+    dirname: str,
+    split_file: str,
+    params: Mapping[str, Any],
+    draw: Callable[[], Mapping[str, Sequence[Factors]]],
+    label: Callable[[Factors], int],
+    classnames: Sequence[str],
+) -> None:
+    """Write a world dataset to ``root/dirname`` in the CoOp layout unless an intact one made with
+    ``params`` is there; under :func:`task_lock`, so a second process waits, then reuses it.
+
+    ``draw()`` gives the factors of each split ("train", "val", "test"), ``label(factors)`` an image's class
+    and ``classnames[label]`` its folder. A damaged folder (:func:`damage`) is rebuilt with a warning saying
+    why. The dataset is built beside the target and swapped in whole, so a crash never leaves half of it.
+    """
+    if not root.is_dir():
+        raise FileNotFoundError(f"task root folder {root} does not exist")
+    folder = root / dirname
+    with task_lock(root):
+        reason = damage(folder, params, split_file, IMAGE_DIRNAME)
+        if reason is None:
+            return
+        if reason not in ("missing", "made with other parameters"):
+            warnings.warn(f"rebuilding the world task in {folder}: {reason}", stacklevel=3)
+        splits = draw()
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dirname}-", dir=root))
+        try:
+            split: dict[str, list] = {}
+            factor_rows: dict[str, dict] = {}
+            for name in ("train", "val", "test"):
+                split[name] = []
+                for index, f in enumerate(splits[name]):
+                    classname = classnames[label(f)]
+                    rel = f"{name}/{classname}/{index:05d}.png"
+                    (tmp / IMAGE_DIRNAME / name / classname).mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(render(f), mode="RGB").save(tmp / IMAGE_DIRNAME / rel)
+                    split[name].append([rel, label(f), classname])
+                    factor_rows[rel] = asdict(f)
+            (tmp / split_file).write_text(json.dumps(split))
+            (tmp / "factors.json").write_text(json.dumps(factor_rows))
+            (tmp / "task.json").write_text(json.dumps(dict(params), indent=2))
+            if folder.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{dirname}-old-", dir=root))
+                os.replace(folder, old / dirname)
+                shutil.rmtree(old)
+            os.replace(tmp, folder)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+
+
 __all__ = [
     "LOCK_NAME",
     "WORLDS_DIRNAME",
@@ -107,4 +169,5 @@ __all__ = [
     "read_task_json",
     "task_lock",
     "world_key",
+    "write_world",
 ]

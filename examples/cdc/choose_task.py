@@ -24,10 +24,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from world_validation import quiet, runner_for, train_on_validation, validation_splits, validation_world
+from world_validation import (
+    headroom_on_validation,
+    quiet,
+    runner_for,
+    train_on_validation,
+    validation_world,
+)
 
-from causalvlm.data import DATASETS
-from causalvlm.evaluation.headroom import linear_probe_accuracy, zero_shot_accuracy
 from causalvlm.evaluation.metrics import harmonic_mean
 from causalvlm.experiments.method_specs import method_spec
 from causalvlm.worlds import RENDER_STYLES
@@ -44,25 +48,6 @@ CANDIDATES = [
 ]
 ZERO_SHOT_WINDOW = (45.0, 75.0)
 MIN_GAP = 10.0
-
-
-def headroom_on_validation(runner, root: Path, seeds: list[int]) -> dict[str, tuple[float, float]]:
-    """Per half: (zero-shot, mean 16-shot probe) on the validation images of the task at ``root``."""
-    out = {}
-    for half in ("base", "new"):
-        probes, zero = [], None
-        for seed in seeds:
-            evaluation = validation_splits(root, seed)[half]  # its test split is the validation images
-            draw = DATASETS.build("shapeworld", root=str(root), num_shots=16, seed=seed, subsample=half)
-            test = runner.features.get(evaluation.test)
-            val = runner.features.get(draw.val)
-            probes.append(
-                linear_probe_accuracy(runner.features.get(draw.train_x), test, draw.num_classes, val)[0]
-            )
-            if zero is None:
-                zero = zero_shot_accuracy(runner.backbone, evaluation, *test)
-        out[half] = (zero, float(np.mean(probes)))
-    return out
 
 
 def coop_regime(runner, root: Path, seeds: list[int], zero_base: float, zero_new: float) -> str:

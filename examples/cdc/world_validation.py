@@ -15,16 +15,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from causalvlm.cli import CheckedParser, seed, text
 from causalvlm.data import DATASETS, DatasetSplits
 from causalvlm.data.splits import read_split_json, subsample_classes
+from causalvlm.evaluation.headroom import linear_probe_accuracy, zero_shot_accuracy
 from causalvlm.experiments.experiment import validate_experiment
 from causalvlm.experiments.layers import build_experiment
 from causalvlm.experiments.protocols import ProtocolRunner, load_backbone
 from causalvlm.worlds import make_task
 from causalvlm.worlds.task import DATASET_DIRNAME, IMAGE_DIRNAME, SPLIT_FILE
+from causalvlm.worlds.vocabularies import vocabulary
 
 VAL_PER_CLASS = 50
 
@@ -58,19 +61,52 @@ def validation_world(root: str | os.PathLike, **world: Any) -> None:
     make_task(root, shots=16, seed=1, **options)
 
 
-def validation_splits(root: str | os.PathLike, seed: int) -> dict[str, DatasetSplits]:
-    """Base and new splits of the task at ``root`` whose ``test`` is the whole validation split.
+def validation_splits(
+    root: str | os.PathLike, seed: int, dataset: str = "shapeworld"
+) -> dict[str, DatasetSplits]:
+    """Base and new splits of the world dataset at ``root`` whose ``test`` is the whole validation split.
 
     The few-shot training set is the seed's draw, as in the default run; evaluating on ``test`` then means
     evaluating on validation images.
     """
-    folder = Path(root) / DATASET_DIRNAME
-    _, val, _ = read_split_json(str(folder / SPLIT_FILE), str(folder / IMAGE_DIRNAME))
+    dirname, split_file = (
+        (DATASET_DIRNAME, SPLIT_FILE)
+        if dataset == "shapeworld"
+        else (dataset, vocabulary(dataset).split_file)
+    )
+    folder = Path(root) / dirname
+    _, val, _ = read_split_json(str(folder / split_file), str(folder / IMAGE_DIRNAME))
     out = {}
     for subsample in ("base", "new"):
-        splits = DATASETS.build("shapeworld", root=str(root), num_shots=16, seed=seed)
+        splits = DATASETS.build(dataset, root=str(root), num_shots=16, seed=seed)
         whole = replace(splits, val=val, test=val)
         out[subsample] = subsample_classes(whole, subsample)
+    return out
+
+
+def headroom_on_validation(
+    runner: ProtocolRunner, root: Path, seeds: list[int], dataset: str = "shapeworld"
+) -> dict[str, tuple[float, float]]:
+    """Per half: (zero-shot, mean 16-shot probe) on the validation images of ``dataset`` at ``root``.
+
+    Each seed's probe is fit on that seed's own 16-shot draw, its L2 weight chosen on the draw's few
+    validation images (evaluation/headroom.py); zero-shot uses the dataset's template.
+    """
+    out = {}
+    for half in ("base", "new"):
+        probes, zero = [], None
+        for draw_seed in seeds:
+            # the evaluation split's test is the validation images
+            evaluation = validation_splits(root, draw_seed, dataset)[half]
+            draw = DATASETS.build(dataset, root=str(root), num_shots=16, seed=draw_seed, subsample=half)
+            test = runner.features.get(evaluation.test)
+            val = runner.features.get(draw.val)
+            probes.append(
+                linear_probe_accuracy(runner.features.get(draw.train_x), test, draw.num_classes, val)[0]
+            )
+            if zero is None:
+                zero = zero_shot_accuracy(runner.backbone, evaluation, *test)
+        out[half] = (zero, float(np.mean(probes)))
     return out
 
 

@@ -318,7 +318,7 @@ def test_default_run_on_the_world(tmp_path):
     assert run.main(["--out", str(out), "--data-root", str(tmp_path / "data")]) == 0
     payload = json.loads((out / "results.json").read_text())
     # the default run's CDC sees aug1-colour views, not its preset's aug1, and its row says so
-    assert set(payload["results"]) == {"zeroshot", "coop", "cdc[aug=aug1-colour]"}
+    assert set(payload["results"]) == {"zeroshot", "coop", "cdc[beta=0.1,gamma=0.1]"}
     assert payload["seeds"] == [1, 2, 3]
 
 

@@ -18,7 +18,7 @@ def test_one_configuration_with_one_set_of_defaults():
     assert not hasattr(experiments, "ProtocolConfig")  # the runner takes the experiment's own config
     config = ExperimentConfig()
     assert config.data_root == "outputs/data" and config.datasets == ["shapeworld"]
-    assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc[aug=aug1-colour]"]
+    assert [spec.label for spec in config.methods] == ["zeroshot", "coop", "cdc[beta=0.1,gamma=0.1]"]
     assert all(isinstance(spec, MethodSpec) for spec in config.methods)
     assert config.targets == [] and config.runs_dir.endswith("outputs/cdc/runs")
     assert ExperimentConfig(protocol="cross-domain", datasets=["imagenet"]).targets[0] == "imagenetv2"

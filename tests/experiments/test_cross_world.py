@@ -81,10 +81,13 @@ def test_zero_shot_reads_a_target_of_the_same_classes_as_the_source_classifier(c
 
 
 def test_cross_dataset_on_the_world(tmp_path):
-    targets = ["shapeworld-v2", "shapeworld-sketch"]
+    """Targets with their own class vocabularies: each read with its own class names and template."""
+    targets = ["colourworld", "iconworld"]
     payload = _run(tmp_path, "cross-dataset", targets, ["zeroshot", "coop"])
     assert payload["protocol"] == "cross-dataset"
     for method in ("zeroshot", "coop"):
         accs = [payload["results"][method][t]["acc"]["mean"] for t in targets]
         assert payload["average"][method]["acc"]["mean"] == pytest.approx(_mean(accs))
     assert set(payload["world_datasets"]) == set(targets)
+    assert payload["world_datasets"]["colourworld"]["dataset"] == "colourworld"
+    assert payload["world_datasets"]["iconworld"]["n_test_per_class"] == TINY_WORLD["n_test_per_class"]
