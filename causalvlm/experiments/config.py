@@ -290,6 +290,11 @@ class ExperimentConfig(SettingsModel):
                 )
             except ValueError as error:
                 raise ConfigError("world.spurious_factor", str(error)) from None
+        if options.get("rho"):  # a cue the world's style does not draw (worlds.DRAWN_FACTORS)
+            try:
+                worlds.task_parameters(**{k: v for k, v in options.items() if k != "shift"})
+            except ValueError as error:
+                raise ConfigError("world.spurious_factor", str(error)) from None
         self.world = options
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from annotated_types import Ge, Le
 
+from causalvlm import worlds
 from causalvlm.config_model import check_value
 from causalvlm.evaluation.atomic import atomic_write_json, atomic_write_text
 from causalvlm.evaluation.plots import plot_rho_sweep
@@ -53,6 +54,16 @@ def check_rho_folders(rhos: Sequence[float]) -> None:
         folders[tag] = rho
 
 
+# The sweep is about a colour cue: its worlds draw the objects filled, in colour, unless the settings name a
+# style (the default world's silhouettes show no colour, so a colour cue there could not mislead anything).
+SWEEP_STYLE = "filled"
+
+
+def sweep_world(config: ExperimentConfig) -> dict:
+    """The world settings each run of the sweep gets, before its ρ: ``style`` filled unless set."""
+    return {"style": SWEEP_STYLE, **config.world}
+
+
 def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
     """Everything a sweep needs, checked before the first run: the ρ values, the world, the config."""
     rhos = check_rhos(rhos)
@@ -65,6 +76,10 @@ def check_sweep(config: ExperimentConfig, rhos: Sequence[float]) -> list[float]:
     if "rho" in config.world:
         raise ValueError("world.rho is what the sweep varies (--rho); remove it from the settings")
     check_rho_folders(rhos)
+    try:  # the cue must be one the world draws (worlds.DRAWN_FACTORS): checked at the largest ρ
+        worlds.task_parameters(shots=config.shots, **{**sweep_world(config), "rho": max(rhos)})
+    except ValueError as error:
+        raise ValueError(f"world: {error}") from None
     validate_experiment(config)  # bad options fail before the first run, not after it
     for rho in rhos:  # an earlier sweep's runs are refused (without resume/overwrite) before the first run
         check_output_folder(Path(config.out) / rho_folder(rho), config.resume, config.overwrite)
@@ -83,7 +98,7 @@ def sweep_rho(
     rows = []
     for rho in rhos:
         tag = rho_folder(rho)
-        run_config = config.replaced(world={**config.world, "rho": rho}, out=str(out / tag))
+        run_config = config.replaced(world={**sweep_world(config), "rho": rho}, out=str(out / tag))
         log(f"[sweep] rho = {rho:g}")
         results = json.loads((run_experiment(run_config, log=log) / "results.json").read_text())["results"]
         for method, per_dataset in results.items():

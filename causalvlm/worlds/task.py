@@ -40,6 +40,7 @@ from causalvlm.data.splits import read_split_json
 from causalvlm.templates import DEFAULT_TEMPLATE
 from causalvlm.worlds.captions import DATASET_NAMES
 from causalvlm.worlds.factors import (
+    DRAWN_FACTORS,
     RENDER_STYLES,
     WORLD_OPTION_RANGES,
     Factors,
@@ -207,6 +208,12 @@ def task_parameters(
         )
     _class_names(class_names)  # ValueError naming the style if unknown
     check_shift(shift)
+    if rho > 0 and spurious_factor not in DRAWN_FACTORS[world.style]:
+        raise ValueError(
+            f"spurious_factor {spurious_factor} is not drawn in style {world.style} (it shows "
+            f"{', '.join(DRAWN_FACTORS[world.style])}): a cue the images do not show cannot mislead; set "
+            f"spurious_factor to one of those or style to filled"
+        )
     return _task_params(
         rho, seed, pool, n_val_per_class, n_test_per_class, spurious_factor, world, class_names, shift
     )

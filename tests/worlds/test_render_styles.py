@@ -52,3 +52,13 @@ def test_outline_is_a_thin_rim_in_the_object_colour_on_white():
 def test_unknown_style_is_refused_naming_it():
     with pytest.raises(ValueError, match="style must be one of .*'crayon'"):
         WorldOptions(style="crayon")
+
+
+def test_a_spurious_cue_the_style_does_not_draw_is_refused_before_anything_is_written(tmp_path):
+    from causalvlm.worlds import make_task, task_parameters
+
+    with pytest.raises(ValueError, match="spurious_factor object_colour is not drawn in style silhouette"):
+        make_task(tmp_path, rho=0.5, style="silhouette")
+    assert not any(tmp_path.iterdir())
+    task_parameters(rho=0.5, style="silhouette", spurious_factor="position")  # a drawn factor is fine
+    task_parameters(rho=0.0, style="silhouette")  # no cue at ρ = 0

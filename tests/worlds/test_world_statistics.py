@@ -44,7 +44,10 @@ def _contingency(factors, factor: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def task_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("shapeworld_stats")
-    make_task(root, rho=0.9, shots=16, seed=5, n_train_per_class=16, n_test_per_class=40, n_val_per_class=1)
+    make_task(
+        root, rho=0.9, shots=16, seed=5, n_train_per_class=16, n_test_per_class=40, n_val_per_class=1,
+        style="filled",  # the colour cue must be drawn
+    )  # fmt: skip
     return root
 
 

@@ -15,7 +15,7 @@ from causalvlm.worlds.task import SPLIT_FILE, check_task_options
 @pytest.fixture(scope="module")
 def small_task(tmp_path_factory):
     root = tmp_path_factory.mktemp("shapeworld_task")
-    splits = make_task(root, rho=0.5, shots=2, seed=3, n_test_per_class=2, n_val_per_class=1)
+    splits = make_task(root, rho=0.5, shots=2, seed=3, n_test_per_class=2, n_val_per_class=1, style="filled")
     return root, splits
 
 
