@@ -13,7 +13,8 @@ with strength ρ (edge ``shape → object_colour``, see :func:`sample_factors`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,13 @@ class WorldOptions:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"world option {name} must be in [{low:g}, {high:g}], got {value!r}")
+
+
+def options_over(base: WorldOptions, **options: Any) -> WorldOptions:
+    """``base`` with ``options`` (WorldOptions fields) replaced: the numeric ones as floats, ``style`` as
+    given; out-of-range values and unknown styles raise ValueError (WorldOptions checks itself)."""
+    values: dict[str, Any] = {k: v if k == "style" else float(v) for k, v in options.items()}
+    return replace(base, **values)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from causalvlm.worlds.factors import (
     WORLD_OPTION_RANGES,
     Factors,
     WorldOptions,
+    options_over,
     sample_factors,
 )
 from causalvlm.worlds.shapes import SHAPE_NAMES
@@ -85,8 +86,7 @@ def world_options(**options: Any) -> WorldOptions:
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown}; valid world options: {', '.join(valid)}")
-    values: dict[str, Any] = {k: v if k == "style" else float(v) for k, v in options.items()}
-    return replace(TASK_OPTIONS, **values)
+    return options_over(TASK_OPTIONS, **options)
 
 
 # How the task labels its classes: by the word captions mostly use ("star"), or as a dataset would write

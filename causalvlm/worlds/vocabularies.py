@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from causalvlm.worlds.factors import (
     Factors,
     WorldOptions,
     factors_with_pose,
+    options_over,
 )
 from causalvlm.worlds.shapes import SHAPE_NAMES
 from causalvlm.worlds.task import N_TRAIN_PER_CLASS
@@ -227,8 +228,7 @@ def vocabulary_parameters(
     unknown = sorted(set(world) - set(WORLD_SETTINGS))
     if unknown:
         raise ValueError(f"unknown world option(s) {unknown} for {name}; valid: {', '.join(WORLD_SETTINGS)}")
-    values: dict[str, Any] = {k: v if k == "style" else float(v) for k, v in world.items()}
-    options = replace(vocab.options, **values)
+    options = options_over(vocab.options, **world)
     if options.style not in label_styles(vocab):
         raise ValueError(
             f"style {options.style!r} does not draw {name}'s label ({', '.join(vocab.label_factors)}); "

@@ -48,7 +48,8 @@ def quiet() -> None:
 
 
 def default_world() -> dict[str, Any]:
-    """The default run's world settings (``world:`` of causalvlm/configs/world.yaml): style, noise, ρ."""
+    """The default run's world settings (``world:`` of causalvlm/configs/world.yaml, less the pool sizes); the
+    drawing and noise not named there are the world's own defaults (``worlds.TASK_OPTIONS``)."""
     world = build_experiment(None, {}).world
     return {k: v for k, v in world.items() if k not in ("n_test_per_class", "n_val_per_class")}
 
