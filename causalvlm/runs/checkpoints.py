@@ -81,10 +81,18 @@ def check_resume(
             f"cannot resume from {path}: it records no run configuration (written by an older causalvlm "
             "or another program), so it cannot be matched to these settings; " + RESTART_HINT
         )
+    refuse_other_settings(stored, run_config, f"cannot resume from {path}: it was trained", "checkpoint")
+
+
+def refuse_other_settings(
+    stored: Mapping[str, Any], run_config: Mapping[str, Any], refusal: str, label: str
+) -> None:
+    """ResumeError (``refusal`` + "with other settings" + what changed) unless the stored record's
+    fingerprint is ``run_config``'s; ``label`` names the stored side in the list of changes."""
     if stored.get("fingerprint") != fingerprint(run_config):
         raise ResumeError(
-            f"cannot resume from {path}: it was trained with other settings "
-            + what_changed(stored["config"], run_config, "checkpoint")
+            f"{refusal} with other settings "
+            + what_changed(stored["config"], run_config, label)
             + "\nResume with the same settings, or "
             + RESTART_HINT
         )

@@ -27,8 +27,9 @@ from causalvlm.runs.checkpoints import (
     ResumeError,
     check_resume,
     read_checkpoint,
+    refuse_other_settings,
 )
-from causalvlm.runs.run_identity import fingerprint, what_changed
+from causalvlm.runs.run_identity import fingerprint
 
 CONFIG_NAME = "config.json"
 CLASSIFIER_KEY = "classifier"  # config.json's record that rebuilds the classifier (not fingerprinted)
@@ -94,13 +95,7 @@ class RunDirectory:
                 f"cannot resume {self.path}: it has no {CONFIG_NAME} (made by an older causalvlm?), so its "
                 f"settings are unknown; {RESTART_HINT}"
             )
-        if stored.get("fingerprint") != fingerprint(run_config):
-            raise ResumeError(
-                f"cannot resume {self.path}: it was started with other settings "
-                + what_changed(stored["config"], run_config, "then")
-                + "\nResume with the same settings, or "
-                + RESTART_HINT
-            )
+        refuse_other_settings(stored, run_config, f"cannot resume {self.path}: it was started", "then")
         return self.checkpoint_path if self.checkpoint_path.is_file() else None
 
     def start(
