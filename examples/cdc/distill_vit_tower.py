@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from open_clip.transformer import VisionTransformer
 
+from causalvlm.cli import CheckedParser, integer, text
 from causalvlm.evaluation.headroom import linear_probe_accuracy
 from causalvlm.worlds import TINY_CLIP_CHECKPOINT, create_tiny_clip, render_images
 from causalvlm.worlds.corpus import to_model_input
@@ -39,13 +41,17 @@ BATCH = 128
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--patch", type=int, default=4)
-    p.add_argument("--out", help="save the student's state dict here")
-    args = p.parse_args(argv)
+    p = CheckedParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=integer(1), default=3000)
+    p.add_argument("--width", type=integer(32), default=64, help="a multiple of 32 (heads of width 32)")
+    p.add_argument("--layers", type=integer(1), default=4)
+    p.add_argument("--patch", type=integer(1), default=4, help="a divisor of the 32 px input")
+    p.add_argument("--out", type=text("a file"), help="save the student's state dict here (a new file)")
+    args = p.parse_checked(argv, files=("out",))
+    if 32 % args.patch:
+        p.error(f"argument --patch: must divide the 32 px input, got {args.patch}")
+    if args.out and Path(args.out).exists():  # never overwrite what this study did not write
+        p.error(f"argument --out: {args.out} exists; give a new file")
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model, tokenizer, _ = create_tiny_clip(TINY_CLIP_CHECKPOINT)
@@ -99,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             0
         ]
         print(f"| {factor} | {zero_shot:.1f} | {probe:.1f} |")
-    if args.out:
-        torch.save(student.state_dict(), args.out)
+    if args.out:  # its folder was checked writable (or creatable) before the work
+        Path(args.out).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        torch.save(student.state_dict(), Path(args.out).expanduser())
     return 0
 
 
