@@ -8,6 +8,8 @@
   before the command does any work (the study scripts of ``examples/cdc``).
 * :meth:`CheckedParser.fail` — a :class:`~causalvlm.config_model.ConfigError` from a config check, reported
   the same way, under the option's name.
+* :func:`settings_parser` / :func:`parse_settings` — one option per field of a settings model (the
+  ``python -m causalvlm.worlds.pretrain`` and ``distill`` commands), checked by the model.
 """
 
 from __future__ import annotations
@@ -140,6 +142,42 @@ def text(what: str = "a non-empty string") -> Callable[[str], str]:
 
 
 seed = integer(0, SEED_MAX)
+
+
+def settings_parser(settings: Any, description: str) -> CheckedParser:
+    """One option per field of the pydantic model ``settings`` (``--batch-size`` for ``batch_size``, the
+    field's alias when it has one), typed by its hint; a bool is a switch. Ranges are the model's to check."""
+    parser = CheckedParser(description=description)
+    kinds: dict[Any, Callable[[str], Any]] = {int: integer(), float: number(), str: str}
+    for name, item in settings.model_fields.items():
+        option = item.alias or name
+        flag = f"--{option.replace('_', '-')}"
+        if item.annotation is bool:
+            parser.add_argument(flag, dest=option, action="store_true", help="default: off")
+            continue
+        parser.add_argument(
+            flag,
+            dest=option,
+            type=kinds[item.annotation],
+            default=item.default,
+            help=f"default: {item.default!r}",
+        )
+    return parser
+
+
+def parse_settings(
+    settings: Any, description: str, argv: Sequence[str] | None, check: Callable[[Any], None]
+) -> Any:
+    """The ``settings`` model of a command line, checked by the model and then by ``check`` (what the
+    options point at); a bad option exits with status 2, naming it."""
+    parser = settings_parser(settings, description)
+    args = parser.parse_args(argv)
+    try:
+        cfg = settings(**vars(args))
+        check(cfg)
+    except ConfigError as error:
+        parser.fail(error)
+    return cfg
 
 
 def report_error(error: BaseException) -> int:

@@ -16,24 +16,30 @@ import functools
 import json
 import math
 import operator
-import os
 import platform
 import random
 import re
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import open_clip
 import torch
 from pydantic import ConfigDict, Field, model_validator
 
-from causalvlm.cli import SEED_MAX, CheckedParser, integer, number
+from causalvlm.cli import SEED_MAX, parse_settings
 from causalvlm.config_model import STRICT, ConfigError, SettingsModel
 from causalvlm.worlds.captions import CaptionConfig
+from causalvlm.worlds.checkpoint_files import (
+    DEVICE_PATTERN,
+    atomic_save,
+    check_checkpoint_out,
+    check_device,
+    half_state_dict,
+    pick_device,
+    write_summary,
+)
 from causalvlm.worlds.corpus import CaptionedBatches, render_images, to_model_input
 from causalvlm.worlds.factor_probe import factor_probe_accuracy
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS
@@ -85,30 +91,14 @@ class PretrainConfig(SettingsModel):
             )
         if not self.out.strip():
             raise ConfigError("out", "must name the checkpoint file to write")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+        if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         return self
 
 
 def check_pretrain_environment(cfg: PretrainConfig) -> None:
     """What the options point at: the output file's folder, the model config, the device."""
-    out = Path(cfg.out).expanduser()
-    if out.is_dir():
-        raise ConfigError(
-            "out", f"{cfg.out} is a folder; give the checkpoint file to write (e.g. {out / 'tiny_clip.pt'})"
-        )
-    if out.exists() and not cfg.overwrite:
-        raise ConfigError("out", f"{cfg.out} exists; pass --overwrite to replace it")
-    folder = out.parent
-    if not folder.is_dir():
-        if cfg.out != DEFAULT_OUT:
-            raise ConfigError("out", f"folder {out.parent} does not exist (create it first)")
-        folder = folder.parent  # the default's folder is made in the current directory
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ConfigError("out", f"cannot write in {folder}: {error.strerror or error}") from None
+    check_checkpoint_out(cfg.out, cfg.overwrite, DEFAULT_OUT)
     if cfg.clip_config:
         path = Path(cfg.clip_config).expanduser()
         if not path.is_file():
@@ -123,20 +113,19 @@ def check_pretrain_environment(cfg: PretrainConfig) -> None:
             model_config
         ):
             raise ConfigError("model_config", f"{cfg.clip_config} lacks embed_dim, vision_cfg or text_cfg")
-    if cfg.device.startswith("cuda"):
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        index = int(cfg.device.partition(":")[2] or 0)
-        if index >= count:
-            raise ConfigError(
-                "device", f"{cfg.device!r} asked for, but {count} CUDA device(s) are visible here"
-            )
+    check_device(cfg.device)
+
+
+def warmup_cosine_lr(step: int, steps: int, warmup_steps: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over ``warmup_steps``, then cosine decay to 0 at ``steps``."""
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, steps - warmup_steps)
+    return 0.5 * peak * (1.0 + math.cos(math.pi * progress))
 
 
 def _lr_at(step: int, cfg: PretrainConfig) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return 0.5 * cfg.lr * (1.0 + math.cos(math.pi * progress))
+    return warmup_cosine_lr(step, cfg.steps, cfg.warmup_steps, cfg.lr)
 
 
 def restore_residual_gains(model: torch.nn.Module) -> None:
@@ -185,12 +174,6 @@ def warmup_image_tower(model, corpus, cfg: PretrainConfig, mean, std, size: int,
             print(f"image warm-up {step:5d} loss {loss.item():.4f}", flush=True)
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def pretrain(cfg: PretrainConfig) -> dict:
     """Train the tiny CLIP per ``cfg``; return the summary that is also written next to the checkpoint."""
     check_pretrain_environment(cfg)
@@ -200,11 +183,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    device = torch.device(
-        "cuda"
-        if cfg.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if cfg.device == "auto" else cfg.device)
-    )
+    device = pick_device(cfg.device)
 
     if cfg.clip_config:
         open_clip.add_model_config(cfg.clip_config)
@@ -266,7 +245,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
     held_out = render_images(cfg.eval_size, seed=cfg.seed + 10_000)
     accuracy = zero_shot_factor_accuracy(model, tokenizer, held_out)
     probe = factor_probe_accuracy(model, held_out)
-    _atomic_save({k: v.detach().half().cpu() for k, v in model.state_dict().items()}, out)
+    atomic_save(half_state_dict(model), out)
     summary = {
         "arch": arch,
         "config": cfg.model_dump(by_alias=True),
@@ -278,10 +257,7 @@ def pretrain(cfg: PretrainConfig) -> dict:
         "zero_shot_held_out": accuracy,
         "linear_probe_held_out": probe,  # fit on the first half of the held-out images, scored on the second
     }
-    summary_path = out.with_suffix(".summary.json")
-    tmp = summary_path.with_name(summary_path.name + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, summary_path)
+    write_summary(summary, out)
     for factor, entry in accuracy.items():
         print(
             f"{factor:18s} zero-shot {100 * entry['accuracy']:5.1f} %  linear probe "
@@ -291,37 +267,9 @@ def pretrain(cfg: PretrainConfig) -> dict:
     return summary
 
 
-def build_parser() -> CheckedParser:
-    """One option per PretrainConfig field, typed by its hint; ranges are checked by PretrainConfig."""
-    parser = CheckedParser(description=__doc__.splitlines()[0])
-    kinds: dict[Any, Callable[[str], Any]] = {int: integer(), float: number(), str: str}
-    for name, item in PretrainConfig.model_fields.items():
-        option = item.alias or name
-        if item.annotation is bool:
-            parser.add_argument(
-                f"--{option.replace('_', '-')}", dest=option, action="store_true", help="default: off"
-            )
-            continue
-        parser.add_argument(
-            f"--{option.replace('_', '-')}",
-            dest=option,
-            type=kinds[item.annotation],
-            default=item.default,
-            help=f"default: {item.default!r}",
-        )
-    return parser
-
-
 def config_from(argv: list[str] | None = None) -> PretrainConfig:
     """The checked config of a command line; a bad option exits with status 2, naming it."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        cfg = PretrainConfig(**vars(args))
-        check_pretrain_environment(cfg)
-    except ConfigError as error:
-        parser.fail(error)
-    return cfg
+    return parse_settings(PretrainConfig, __doc__.splitlines()[0], argv, check_pretrain_environment)
 
 
 def main(argv: list[str] | None = None) -> None:
