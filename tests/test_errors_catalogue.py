@@ -1,7 +1,7 @@
 """One test per row of docs/errors.md: each bad input gives its documented message before any work starts.
 
 The catalogue's tables have the columns ``id | surface | input | message``. ``surface`` says how the input is
-given: ``run.py``, ``sweep_rho.py``, ``eval``, ``pretrain`` and ``scm`` rows are command lines, run in-process
+given: ``run.py``, ``sweep_rho.py``, ``eval``, ``pretrain``, ``distill`` and ``scm`` rows are command lines, run in-process
 through the command's ``main`` with its work function replaced by a trap (an accepted input fails the test
 instead of training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api`` rows are Python
 expressions. ``resume`` rows are run.py options applied to a copy of a finished 2-epoch run (see
@@ -46,7 +46,7 @@ STUDIES = {
     "shortcut_gap.py": ("runner_for", "validation_world"),
 }
 CLI_SURFACES = (
-    "run.py", "sweep_rho.py", "eval", "pretrain", "yaml", "scm", "world-task",
+    "run.py", "sweep_rho.py", "eval", "pretrain", "distill", "yaml", "scm", "world-task",
     "bench", "bench-suite", *STUDIES,
 )  # fmt: skip
 SURFACES = (*CLI_SURFACES, "resume", "api")
@@ -184,6 +184,11 @@ def run_command(row: Row, places: dict[str, str], monkeypatch: pytest.MonkeyPatc
     elif surface == "pretrain":
         monkeypatch.setattr(pretrain, "pretrain", _trap)
         main = pretrain.main
+    elif surface == "distill":
+        import causalvlm.worlds.distill as distill
+
+        monkeypatch.setattr(distill, "distill", _trap)
+        main = distill.main
     else:  # scm
         from causalvlm.scm.__main__ import main
     try:

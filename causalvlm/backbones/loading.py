@@ -42,7 +42,7 @@ class _DropRandomInitWarning(logging.Filter):
 
 
 @contextmanager
-def _weights_follow() -> Iterator[None]:
+def weights_follow() -> Iterator[None]:
     """Silence open_clip's "initialized randomly" warning (logged on the root logger) while a model is built
     whose weights are loaded right after: the message would make a user believe the model is random."""
     root = logging.getLogger()
@@ -267,7 +267,7 @@ def build_from_checkpoint(
     for key in ("input_resolution", "context_length", "vocab_size"):  # scalars OpenAI archives carry
         state_dict.pop(key, None)
     use_quick_gelu = torchscript if quick_gelu is None else quick_gelu
-    with _weights_follow():
+    with weights_follow():
         model, tokenizer, preprocess = build_from_config(arch, quick_gelu=use_quick_gelu)
     # Scripted archives also hold non-persistent buffers (open_clip's attn_mask); the model has its own.
     persistent = set(model.state_dict())

@@ -4,6 +4,7 @@
     causalvlm eval       score the prompts of a finished run, without training (causalvlm.commands.evaluate)
     causalvlm sweep-rho  the run at several strengths ρ of the colour cue (causalvlm.commands.sweep_rho)
     causalvlm pretrain   pre-train the tiny CLIP on the world's images (causalvlm.worlds.pretrain)
+    causalvlm distill    the ViT tiny CLIP, distilled from the ResNet one (causalvlm.worlds.distill)
     causalvlm scm        query a causal graph: back-door / front-door sets, identification (causalvlm.scm)
 
 ``python -m causalvlm ...`` is the same command. Each sub-command's module has ``main(argv) -> int``.

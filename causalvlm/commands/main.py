@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("causalvlm.commands.bench", "the paper's three tables on the world (base2new, cross-*, all)"),
     "sweep-rho": ("causalvlm.commands.sweep_rho", "the run at several strengths ρ of the world's colour cue"),
     "pretrain": ("causalvlm.worlds.pretrain", "pre-train the tiny CLIP on the generated world's images"),
+    "distill": ("causalvlm.worlds.distill", "distil the tiny CLIP's ResNet image tower into a ViT one"),
     "scm": ("causalvlm.scm.__main__", "query a causal graph: back-door/front-door sets, identification"),
 }
 

@@ -49,11 +49,16 @@ from causalvlm.worlds.task import (
     world_root,
 )
 from causalvlm.worlds.tiny_clip import (
+    SHIPPED_TINY_CLIPS,
     TINY_CLIP_ARCH,
     TINY_CLIP_CHECKPOINT,
     TINY_CLIP_CONFIG,
+    TINY_CLIP_VIT_ARCH,
+    TINY_CLIP_VIT_CHECKPOINT,
+    TINY_CLIP_VIT_CONFIG,
     create_tiny_clip,
     register_tiny_clip,
+    shipped_checkpoint,
 )
 from causalvlm.worlds.vocabularies import (
     VOCABULARIES,
@@ -97,6 +102,11 @@ __all__ = [
     "vocabulary_root",
     "TINY_CLIP_CHECKPOINT",
     "TINY_CLIP_CONFIG",
+    "TINY_CLIP_VIT_ARCH",
+    "TINY_CLIP_VIT_CHECKPOINT",
+    "TINY_CLIP_VIT_CONFIG",
+    "SHIPPED_TINY_CLIPS",
+    "shipped_checkpoint",
     "CaptionConfig",
     "CaptionedBatches",
     "Factors",

@@ -6,14 +6,15 @@ is made, so one image is seen with many different partial descriptions over trai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from causalvlm.worlds.captions import CaptionConfig, caption
-from causalvlm.worlds.factors import Factors, sample_factors
+from causalvlm.worlds.factors import RENDER_STYLES, Factors, sample_factors
 from causalvlm.worlds.render import render
 from causalvlm.worlds.shapes import SHAPE_NAMES
 
@@ -29,13 +30,20 @@ class RenderedImages:
         return len(self.factors)
 
 
-def render_images(n: int, seed: int, rho: float = 0.0) -> RenderedImages:
-    """``n`` images with uniformly drawn shapes and factors (the pre-training distribution when ρ = 0)."""
+def render_images(n: int, seed: int, rho: float = 0.0, styles: Sequence[str] = ("filled",)) -> RenderedImages:
+    """``n`` images with uniformly drawn shapes and factors (the pre-training distribution when ρ = 0 and the
+    style is ``filled``). With several ``styles`` image i is drawn in ``styles[i mod len(styles)]``; the
+    factors are the same draws whatever the styles, so the first style's images are the pre-training ones."""
     if n < 1:
         raise ValueError(f"number of images must be positive, got {n}")
+    unknown = [style for style in styles if style not in RENDER_STYLES]
+    if not styles or unknown:
+        raise ValueError(f"styles must be some of {', '.join(RENDER_STYLES)}, got {list(styles)}")
     rng = np.random.default_rng(seed)
     shapes = rng.integers(len(SHAPE_NAMES), size=n)
     factors = sample_factors(rng, shapes, rho=rho)
+    if tuple(styles) != ("filled",):
+        factors = [replace(f, style=styles[i % len(styles)]) for i, f in enumerate(factors)]
     return RenderedImages(np.stack([render(f) for f in factors]), factors)
 
 
