@@ -45,11 +45,13 @@ names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 tracked = [p for p in open(sys.argv[2]).read().splitlines() if os.path.isfile(os.path.join(sys.argv[3], p))]
 missing = [path for path in tracked if path not in names]
 print(f"{sys.argv[1].rsplit('/', 1)[-1]}: {len(names)} files; tracked under causalvlm/, missing: {missing or 'none'}")
-needed = ["causalvlm/graphs/cdc_frontdoor.gml", "causalvlm/py.typed"]
+needed = ["causalvlm/graphs/cdc_frontdoor.gml", "causalvlm/py.typed", "causalvlm/worlds/checkpoints/tiny_clip_vit.pt"]
+size = os.path.getsize(sys.argv[1]) / 2**20
+print(f"  wheel size {size:.1f} MiB (at most 20: both tiny CLIPs ship in it)")
 licence = [n for n in names if n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")]
 entry = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
 print(f"  licence text: {licence or 'missing'}; entry points: {entry or 'missing'}")
-sys.exit(1 if missing or any(n not in names for n in needed) or not licence or not entry else 0)
+sys.exit(1 if missing or any(n not in names for n in needed) or not licence or not entry or size > 20 else 0)
 EOF
 
 step "install the wheel with pip install -c constraints.txt"
@@ -67,10 +69,10 @@ from pathlib import Path
 
 import causalvlm
 from causalvlm.scm import graph_dirs
-from causalvlm.worlds import TINY_CLIP_CHECKPOINT, TINY_CLIP_CONFIG
+from causalvlm.worlds import TINY_CLIP_CHECKPOINT, TINY_CLIP_CONFIG, TINY_CLIP_VIT_CHECKPOINT, TINY_CLIP_VIT_CONFIG
 
 repo, venv = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
-for path in (Path(causalvlm.__file__), graph_dirs()[-1], TINY_CLIP_CHECKPOINT, TINY_CLIP_CONFIG):
+for path in (Path(causalvlm.__file__), graph_dirs()[-1], TINY_CLIP_CHECKPOINT, TINY_CLIP_CONFIG, TINY_CLIP_VIT_CHECKPOINT, TINY_CLIP_VIT_CONFIG):
     path = path.resolve()
     print(f"  {path}")
     assert venv in path.parents and repo not in path.parents, path

@@ -104,7 +104,9 @@ class ExperimentConfig(SettingsModel):
     targets: Names | None = None  # cross-*: evaluated after training; None → the paper's list
     data_root: str  # CoOp's $DATA; "${VAR}" and "~" are expanded; the world is written here
     backbone: str = str(worlds.TINY_CLIP_CONFIG)  # open_clip arch name or model-config JSON
-    pretrained: str | None = str(worlds.TINY_CLIP_CHECKPOINT)  # checkpoint file, open_clip tag, or None
+    # checkpoint file, open_clip tag, or None; not given, a shipped tiny CLIP backbone (causalvlm-tiny,
+    # causalvlm-tiny-vit, or their config files) gets its own checkpoint (worlds.shipped_checkpoint)
+    pretrained: str | None = str(worlds.TINY_CLIP_CHECKPOINT)
     methods: list[MethodSpec]
     seeds: Annotated[list[Seed], _one_or_list(int), Distinct]
     shots: Annotated[int, Field(ge=1)]  # training images per class (CoOp's K)
@@ -161,6 +163,9 @@ class ExperimentConfig(SettingsModel):
                 raise ConfigError(name, "must not be empty")
         if self.pretrained is not None and not self.pretrained.strip():
             raise ConfigError("pretrained", "must not be empty (use null, or 'none' on the command line)")
+        shipped = worlds.shipped_checkpoint(self.backbone)
+        if "pretrained" not in self.model_fields_set and shipped is not None:
+            self.pretrained = str(shipped)
         if self.resume and self.overwrite:
             raise ConfigError(
                 "overwrite", "resume and overwrite exclude each other: continue the runs, or delete them"
