@@ -18,6 +18,20 @@ the default world's validation images (50 per class, base and new halves; world_
 * CoOp with the default run's recipe (``method_spec("coop", aug="none")`` under causalvlm/configs/world.yaml:
   200 epochs, batch 32, lr 0.002, context "a photo of a"), trained on each seed's 16-shot draw, base / new per
   seed and the mean, with choose_task.py's regime checks: base ≥ zero-shot + 8 and new ≤ zero-shot − 5.
+
+Measured 2026-12-05 on the 2-core CPU dev machine (contended), CoOp seeds 1–6, each checkpoint from
+``python -m causalvlm.worlds.pretrain`` with default options except ``--model-config`` and ``--seed``:
+
+| text tower | pretrain seed | zero-shot base / new | probe base | CoOp base / new | new vs zero-shot |
+|---|---|---|---|---|---|
+| 2 layers (shipped) | 0 | 54.7 / 76.5 | 73.7 | 70.2 / 83.7 | +7.2 (sd 1.2) |
+| 2 layers | 1 | 41.5 / 68.8 | 72.4 | 69.9 / 74.0 | +5.2 (sd 1.2) |
+| 6 layers | 0 | 25.7 / 38.5 | 63.6 | 40.6 / 31.1 | −7.4 (sd 9.6) |
+| 6 layers | 1 | 74.0 / 92.3 | 83.2 | 83.4 / 94.6 | +2.3 (sd 1.3) |
+
+Depth is not the lever: the pretraining seed moves zero-shot on the silhouettes by 13–48 points, and the one
+checkpoint that meets "new ≤ zero-shot − 5" is the one whose zero-shot collapsed on the silhouettes (base
+25.7, outside choose_task.py's [45, 75] window) and whose CoOp is unstable across seeds (new 20–49).
 """
 
 from __future__ import annotations
