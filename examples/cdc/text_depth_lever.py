@@ -29,9 +29,10 @@ Measured 2026-12-05 on the 2-core CPU dev machine (contended), CoOp seeds 1–6,
 | 6 layers | 0 | 25.7 / 38.5 | 63.6 | 40.6 / 31.1 | −7.4 (sd 9.6) |
 | 6 layers | 1 | 74.0 / 92.3 | 83.2 | 83.4 / 94.6 | +2.3 (sd 1.3) |
 
-Depth is not the lever: the pretraining seed moves zero-shot on the silhouettes by 13–48 points, and the one
-checkpoint that meets "new ≤ zero-shot − 5" is the one whose zero-shot collapsed on the silhouettes (base
-25.7, outside choose_task.py's [45, 75] window) and whose CoOp is unstable across seeds (new 20–49).
+Depth is not the lever: the pretraining seed moves zero-shot base accuracy on the silhouettes by 13–48
+points, and the one checkpoint that meets "new ≤ zero-shot − 5" is the one whose zero-shot collapsed on the
+silhouettes (base 25.7, outside choose_task.py's [45, 75] window) and whose CoOp is unstable across seeds
+(new 20–49).
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ from world_validation import headroom_on_validation, quiet, runner_for, study_pa
 SHIPPED = "shipped"
 
 
-def model_settings(model: str) -> dict[str, str]:
-    """The experiment settings naming a model: {} for the shipped tiny CLIP, else backbone and checkpoint."""
+def model_settings(model: str) -> dict[str, str] | None:
+    """The experiment settings naming a model: {} for the shipped tiny CLIP, backbone and checkpoint for
+    CONFIG.json=CHECKPOINT of existing files, None for anything else."""
     if model == SHIPPED:
         return {}
     config, sep, checkpoint = model.partition("=")
     if not sep or not Path(config).is_file() or not Path(checkpoint).is_file():
-        raise SystemExit(f"--models: {model!r} is not 'shipped' or CONFIG.json=CHECKPOINT of existing files")
+        return None
     return {"backbone": config, "pretrained": checkpoint}
 
 
@@ -61,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=[SHIPPED], help="'shipped' or CONFIG.json=CHECKPOINT")
     args = parser.parse_args(argv)
     settings = [model_settings(model) for model in args.models]  # every model checked before any work
+    for model, extra in zip(args.models, settings, strict=True):
+        if extra is None:
+            parser.error(
+                f"argument --models: {model!r} is not 'shipped' or CONFIG.json=CHECKPOINT of existing files"
+            )
     quiet()
     validation_world(args.root)  # the default world, 50 validation images per class
     root = Path(args.root)
