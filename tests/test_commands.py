@@ -18,7 +18,7 @@ PACKAGE = Path(causalvlm.__file__).parent
 def test_every_command_names_a_module_with_main():
     import importlib
 
-    assert set(COMMANDS) == {"run", "eval", "bench", "sweep-rho", "pretrain", "scm"}
+    assert set(COMMANDS) == {"run", "eval", "bench", "sweep-rho", "pretrain", "distill", "scm"}
     for module, _ in COMMANDS.values():
         assert callable(importlib.import_module(module).main), module
 

@@ -1,12 +1,12 @@
 """One test per row of docs/errors.md: each bad input gives its documented message before any work starts.
 
 The catalogue's tables have the columns ``id | surface | input | message``. ``surface`` says how the input is
-given: ``run.py``, ``sweep_rho.py``, ``eval``, ``pretrain``, ``distill`` and ``scm`` rows are command lines, run in-process
-through the command's ``main`` with its work function replaced by a trap (an accepted input fails the test
-instead of training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api`` rows are Python
-expressions. ``resume`` rows are run.py options applied to a copy of a finished 2-epoch run (see
-:func:`resume_command`), optionally after one named damage such as ``[truncated last.ckpt]``. ``message`` must
-appear in what the command prints (or in the exception's text). Inputs may use ``{file}`` (a text file),
+given: ``run.py``, ``sweep_rho.py``, ``eval``, ``pretrain``, ``distill`` and ``scm`` rows are command lines,
+run in-process through the command's ``main`` with its work function replaced by a trap (an accepted input
+fails the test instead of training); ``yaml`` rows are the text of a ``--config`` file for run.py; ``api``
+rows are Python expressions. ``resume`` rows are run.py options applied to a copy of a finished 2-epoch run
+(see :func:`resume_command`), optionally after one named damage such as ``[truncated last.ckpt]``. ``message``
+must appear in what the command prints (or in the exception's text). Inputs may use ``{file}`` (a text file),
 ``{binary}`` (a binary file), ``{dir}`` (an empty folder) and ``{missing}`` (a path that does not exist), all
 under the test's temporary folder; ``resume`` rows also ``{out}`` (the run's output folder) and ``{run}`` (its
 run directory), in the input and in the message.

@@ -112,7 +112,7 @@ def check_distill_environment(cfg: DistillConfig) -> None:
     check_device(cfg.device)
 
 
-def load_teacher(path: Path) -> tuple[torch.nn.Module, Any]:
+def load_teacher(path: Path) -> tuple[Any, Any]:
     """The ResNet tiny CLIP at ``path`` and its tokenizer; ConfigError naming the file when it is not one."""
     try:
         model, tokenizer, _ = create_tiny_clip(path, arch=TINY_CLIP_ARCH)
@@ -155,7 +155,7 @@ def factor_prompt_features(model, tokenizer, device) -> dict[str, torch.Tensor]:
     }
 
 
-def _student_from(teacher: torch.nn.Module, device) -> torch.nn.Module:
+def _student_from(teacher: Any, device) -> Any:
     """The ViT tiny CLIP, random image tower, every other weight (text tower, temperature) the teacher's."""
     student, _, _ = create_tiny_clip(None, arch=TINY_CLIP_VIT_ARCH)
     shared = {k: v for k, v in teacher.state_dict().items() if not k.startswith("visual.")}
@@ -195,8 +195,7 @@ def distill(cfg: DistillConfig) -> dict:
     del corpus
     print(f"rendered and encoded {len(images)} images in {time.time() - t0:.1f}s; on {device}", flush=True)
 
-    visual = [p for p in student.visual.parameters()]
-    optimizer = torch.optim.AdamW(visual, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(student.visual.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed + 1)
     student.train()
     t_train = time.time()
