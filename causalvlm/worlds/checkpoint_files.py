@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import tempfile
 from pathlib import Path
@@ -71,6 +72,11 @@ def atomic_save(obj, path: Path) -> None:
 def half_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The model's state dict in fp16 on the CPU: how the shipped checkpoints are stored."""
     return {k: v.detach().half().cpu() for k, v in model.state_dict().items()}
+
+
+def machine_description(threads: int) -> str:
+    """What a summary says about where it ran: the CPU architecture and the torch thread count."""
+    return f"{platform.machine()} {platform.processor() or ''}".strip() + f", torch threads={threads}"
 
 
 def write_summary(summary: dict, checkpoint: Path) -> Path:

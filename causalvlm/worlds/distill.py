@@ -14,7 +14,6 @@ accuracies on held-out images (the same tables as ``pretrain``'s).
 
 from __future__ import annotations
 
-import platform
 import re
 import time
 from pathlib import Path
@@ -33,11 +32,12 @@ from causalvlm.worlds.checkpoint_files import (
     check_checkpoint_out,
     check_device,
     half_state_dict,
+    machine_description,
     pick_device,
     write_summary,
 )
 from causalvlm.worlds.corpus import render_images, to_model_input
-from causalvlm.worlds.factor_probe import factor_probe_accuracy
+from causalvlm.worlds.factor_probe import held_out_report, print_held_out_report
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS, RENDER_STYLES
 from causalvlm.worlds.pretrain import warmup_cosine_lr
 from causalvlm.worlds.tiny_clip import (
@@ -214,8 +214,7 @@ def distill(cfg: DistillConfig) -> dict:
 
     student.eval()
     held_out = render_images(cfg.eval_size, seed=cfg.seed + 10_000)
-    accuracy = zero_shot_factor_accuracy(student, tokenizer, held_out)
-    probe = factor_probe_accuracy(student, held_out)
+    report = held_out_report(student, tokenizer, held_out)
     by_style = shape_accuracy_by_style({"student": student, "teacher": teacher}, tokenizer, cfg)
     atomic_save(half_state_dict(student), out)
     summary = {
@@ -224,20 +223,13 @@ def distill(cfg: DistillConfig) -> dict:
         "config": cfg.model_dump(),
         "train_seconds": round(train_seconds, 1),
         "device": str(device),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
-        + f", torch threads={cfg.threads}",
+        "machine": machine_description(cfg.threads),
         "final_loss": round(loss.item(), 4),
-        "zero_shot_held_out": accuracy,
-        "linear_probe_held_out": probe,  # fit on the first half of the held-out images, scored on the second
+        **report,  # zero-shot and linear probe per factor
         "zero_shot_shape_by_style": by_style,  # the same held-out factors drawn in each style
     }
     write_summary(summary, out)
-    for factor, entry in accuracy.items():
-        print(
-            f"{factor:18s} zero-shot {100 * entry['accuracy']:5.1f} %  linear probe "
-            f"{100 * probe[factor]['accuracy']:5.1f} %  chance {100 * entry['chance']:4.1f} %",
-            flush=True,
-        )
+    print_held_out_report(report)
     for style, entry in by_style.items():
         print(
             f"shape, drawn {style:10s} zero-shot student {100 * entry['student']:5.1f} %  teacher "

@@ -15,7 +15,7 @@ import torch
 from causalvlm.evaluation.headroom import accuracy, fit_linear_probe
 from causalvlm.worlds.corpus import RenderedImages, to_model_input
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS
-from causalvlm.worlds.zero_shot import model_input_size
+from causalvlm.worlds.zero_shot import model_input_size, zero_shot_factor_accuracy
 
 PROBE_L2 = 1e-3  # fixed: the held-out set is large (1000 images to fit), so the weight matters little
 
@@ -49,3 +49,23 @@ def factor_probe_accuracy(model, data: RenderedImages) -> dict[str, dict[str, fl
         score = accuracy(probe(features[half:]), labels[half:]) / 100.0
         out[factor] = {"accuracy": score, "chance": 1.0 / len(values)}
     return out
+
+
+def held_out_report(model, tokenizer, held_out: RenderedImages) -> dict[str, dict]:
+    """The two tables a checkpoint command writes into its summary: per-factor zero-shot accuracy, and the
+    linear probe (fit on the first half of ``held_out``, scored on the second)."""
+    return {
+        "zero_shot_held_out": zero_shot_factor_accuracy(model, tokenizer, held_out),
+        "linear_probe_held_out": factor_probe_accuracy(model, held_out),
+    }
+
+
+def print_held_out_report(report: dict[str, dict]) -> None:
+    """One line per factor: zero-shot, linear probe and chance, in percent."""
+    probe = report["linear_probe_held_out"]
+    for factor, entry in report["zero_shot_held_out"].items():
+        print(
+            f"{factor:18s} zero-shot {100 * entry['accuracy']:5.1f} %  linear probe "
+            f"{100 * probe[factor]['accuracy']:5.1f} %  chance {100 * entry['chance']:4.1f} %",
+            flush=True,
+        )

@@ -16,7 +16,6 @@ import functools
 import json
 import math
 import operator
-import platform
 import random
 import re
 import time
@@ -37,14 +36,15 @@ from causalvlm.worlds.checkpoint_files import (
     check_checkpoint_out,
     check_device,
     half_state_dict,
+    machine_description,
     pick_device,
     write_summary,
 )
 from causalvlm.worlds.corpus import CaptionedBatches, render_images, to_model_input
-from causalvlm.worlds.factor_probe import factor_probe_accuracy
+from causalvlm.worlds.factor_probe import held_out_report, print_held_out_report
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS
 from causalvlm.worlds.tiny_clip import register_tiny_clip
-from causalvlm.worlds.zero_shot import model_input_size, zero_shot_factor_accuracy
+from causalvlm.worlds.zero_shot import model_input_size
 
 DEFAULT_OUT = "tiny_clip/tiny_clip.pt"
 
@@ -243,27 +243,19 @@ def pretrain(cfg: PretrainConfig) -> dict:
 
     model.eval()
     held_out = render_images(cfg.eval_size, seed=cfg.seed + 10_000)
-    accuracy = zero_shot_factor_accuracy(model, tokenizer, held_out)
-    probe = factor_probe_accuracy(model, held_out)
+    report = held_out_report(model, tokenizer, held_out)
     atomic_save(half_state_dict(model), out)
     summary = {
         "arch": arch,
         "config": cfg.model_dump(by_alias=True),
         "train_seconds": round(train_seconds, 1),
         "device": str(device),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip()
-        + f", torch threads={cfg.threads}",
+        "machine": machine_description(cfg.threads),
         "final_loss": round(loss.item(), 4),
-        "zero_shot_held_out": accuracy,
-        "linear_probe_held_out": probe,  # fit on the first half of the held-out images, scored on the second
+        **report,  # zero-shot and linear probe per factor
     }
     write_summary(summary, out)
-    for factor, entry in accuracy.items():
-        print(
-            f"{factor:18s} zero-shot {100 * entry['accuracy']:5.1f} %  linear probe "
-            f"{100 * probe[factor]['accuracy']:5.1f} %  chance {100 * entry['chance']:4.1f} %",
-            flush=True,
-        )
+    print_held_out_report(report)
     return summary
 
 
