@@ -163,9 +163,9 @@ class ExperimentConfig(SettingsModel):
                 raise ConfigError(name, "must not be empty")
         if self.pretrained is not None and not self.pretrained.strip():
             raise ConfigError("pretrained", "must not be empty (use null, or 'none' on the command line)")
-        shipped = worlds.shipped_checkpoint(self.backbone)
-        if "pretrained" not in self.model_fields_set and shipped is not None:
-            self.pretrained = str(shipped)
+        if "pretrained" not in self.model_fields_set:
+            shipped = worlds.shipped_checkpoint(self.backbone)
+            self.pretrained = str(shipped) if shipped is not None else self.pretrained
         if self.resume and self.overwrite:
             raise ConfigError(
                 "overwrite", "resume and overwrite exclude each other: continue the runs, or delete them"

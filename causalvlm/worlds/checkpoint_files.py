@@ -44,10 +44,15 @@ def check_checkpoint_out(out: str, overwrite: bool, default: str) -> None:
         raise ConfigError("out", f"cannot write in {folder}: {error.strerror or error}") from None
 
 
-def check_device(device: str) -> None:
-    """ConfigError naming ``device`` unless it is auto, cpu, or a CUDA device visible here."""
+def check_device_name(device: str) -> None:
+    """ConfigError naming ``device`` unless it is auto, cpu, cuda or cuda:N (what the settings check)."""
     if not re.fullmatch(DEVICE_PATTERN, device):
         raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {device!r}")
+
+
+def check_device(device: str) -> None:
+    """ConfigError naming ``device`` unless it is auto, cpu, or a CUDA device visible here."""
+    check_device_name(device)
     if device.startswith("cuda"):
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(device.partition(":")[2] or 0)

@@ -42,8 +42,7 @@ def render_images(n: int, seed: int, rho: float = 0.0, styles: Sequence[str] = (
     rng = np.random.default_rng(seed)
     shapes = rng.integers(len(SHAPE_NAMES), size=n)
     factors = sample_factors(rng, shapes, rho=rho)
-    if tuple(styles) != ("filled",):
-        factors = [replace(f, style=styles[i % len(styles)]) for i, f in enumerate(factors)]
+    factors = [replace(f, style=styles[i % len(styles)]) for i, f in enumerate(factors)]
     return RenderedImages(np.stack([render(f) for f in factors]), factors)
 
 

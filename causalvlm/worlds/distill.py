@@ -14,7 +14,6 @@ accuracies on held-out images (the same tables as ``pretrain``'s).
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,16 +26,16 @@ from pydantic import Field, model_validator
 from causalvlm.cli import SEED_MAX, parse_settings
 from causalvlm.config_model import ConfigError, SettingsModel
 from causalvlm.worlds.checkpoint_files import (
-    DEVICE_PATTERN,
     atomic_save,
     check_checkpoint_out,
     check_device,
+    check_device_name,
     half_state_dict,
     machine_description,
     pick_device,
     write_summary,
 )
-from causalvlm.worlds.corpus import render_images, to_model_input
+from causalvlm.worlds.corpus import RenderedImages, render_images, to_model_input
 from causalvlm.worlds.factor_probe import held_out_report, print_held_out_report
 from causalvlm.worlds.factors import CATEGORICAL_FACTORS, RENDER_STYLES
 from causalvlm.worlds.pretrain import warmup_cosine_lr
@@ -86,8 +85,7 @@ class DistillConfig(SettingsModel):
             raise ConfigError(
                 "corpus_size", f"must be at least batch_size ({self.batch_size}), got {self.corpus_size}"
             )
-        if not re.fullmatch(DEVICE_PATTERN, self.device):
-            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device_name(self.device)
         unknown = [style for style in self.style_list if style not in RENDER_STYLES]
         if unknown or not self.style_list:
             raise ConfigError(
@@ -108,7 +106,7 @@ def check_distill_environment(cfg: DistillConfig) -> None:
     """What the options point at: the output file's folder, the teacher checkpoint, the device."""
     check_checkpoint_out(cfg.out, cfg.overwrite, DEFAULT_OUT)
     if not cfg.teacher_checkpoint.is_file():
-        raise ConfigError("teacher", f"{cfg.teacher} is not an existing checkpoint file")
+        raise ConfigError("teacher", f"{cfg.teacher_checkpoint} is not an existing checkpoint file")
     check_device(cfg.device)
 
 
@@ -215,7 +213,9 @@ def distill(cfg: DistillConfig) -> dict:
     student.eval()
     held_out = render_images(cfg.eval_size, seed=cfg.seed + 10_000)
     report = held_out_report(student, tokenizer, held_out)
-    by_style = shape_accuracy_by_style({"student": student, "teacher": teacher}, tokenizer, cfg)
+    by_style = shape_accuracy_by_style(
+        {"student": student, "teacher": teacher}, tokenizer, held_out, cfg.seed
+    )
     atomic_save(half_state_dict(student), out)
     summary = {
         "arch": TINY_CLIP_VIT_ARCH,
@@ -239,12 +239,19 @@ def distill(cfg: DistillConfig) -> dict:
     return summary
 
 
-def shape_accuracy_by_style(models: dict[str, torch.nn.Module], tokenizer, cfg: DistillConfig) -> dict:
-    """``{style: {name: zero-shot shape accuracy}}`` of each model on the held-out factors drawn in every
-    style: where the student copies the teacher, and where the teacher's own reading is weak."""
+def shape_accuracy_by_style(
+    models: dict[str, torch.nn.Module], tokenizer, held_out: RenderedImages, seed: int
+) -> dict:
+    """``{style: {name: zero-shot shape accuracy}}`` of each model on the held-out factors (``held_out``, the
+    filled drawings of ``render_images(n, seed + 10_000)``) drawn in every style: where the student copies
+    the teacher, and where the teacher's own reading is weak."""
     out: dict[str, dict[str, float]] = {}
     for style in RENDER_STYLES:
-        images = render_images(cfg.eval_size, seed=cfg.seed + 10_000, styles=(style,))
+        images = (
+            held_out
+            if style == "filled"
+            else render_images(len(held_out), seed=seed + 10_000, styles=(style,))
+        )
         out[style] = {
             name: zero_shot_factor_accuracy(model, tokenizer, images, factors=("shape",))["shape"]["accuracy"]
             for name, model in models.items()

@@ -17,7 +17,6 @@ import json
 import math
 import operator
 import random
-import re
 import time
 from pathlib import Path
 from typing import Annotated, ClassVar
@@ -31,10 +30,10 @@ from causalvlm.cli import SEED_MAX, parse_settings
 from causalvlm.config_model import STRICT, ConfigError, SettingsModel
 from causalvlm.worlds.captions import CaptionConfig
 from causalvlm.worlds.checkpoint_files import (
-    DEVICE_PATTERN,
     atomic_save,
     check_checkpoint_out,
     check_device,
+    check_device_name,
     half_state_dict,
     machine_description,
     pick_device,
@@ -91,8 +90,7 @@ class PretrainConfig(SettingsModel):
             )
         if not self.out.strip():
             raise ConfigError("out", "must name the checkpoint file to write")
-        if not re.fullmatch(DEVICE_PATTERN, self.device):
-            raise ConfigError("device", f"must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device_name(self.device)
         return self
 
 

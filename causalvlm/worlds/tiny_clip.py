@@ -65,11 +65,9 @@ def register_tiny_clip() -> str:
 def shipped_checkpoint(backbone: str | os.PathLike) -> Path | None:
     """The shipped checkpoint of ``backbone`` when it names a tiny CLIP (its architecture name or its config
     file), else None: a run that names a tiny CLIP and no weights gets that model's own."""
+    path = Path(backbone).expanduser()
     for arch, (config, checkpoint) in SHIPPED_TINY_CLIPS.items():
-        if str(backbone) == arch:
-            return checkpoint
-        path = Path(backbone).expanduser()
-        if path.is_file() and path.resolve() == config.resolve():
+        if str(backbone) == arch or (path.is_file() and path.resolve() == config.resolve()):
             return checkpoint
     return None
 
@@ -98,7 +96,6 @@ def create_tiny_clip(
     else:
         with weights_follow():  # no "initialized randomly" warning: the weights are loaded next
             model, _, preprocess = open_clip.create_model_and_transforms(arch)
-    if checkpoint is not None:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
